@@ -1,0 +1,58 @@
+# ProductService. `make help` lists the targets.
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.ONESHELL:
+.DELETE_ON_ERROR:
+.DEFAULT_GOAL := help
+MAKEFLAGS += --warn-undefined-variables --no-builtin-rules
+
+BIN := node_modules/.bin
+# The installed dependencies; npm ci rewrites this file, so it doubles as the stamp.
+DEPS := node_modules/.package-lock.json
+# The released API that `make breaking` compares proto/ with.
+RELEASED_IMAGE := proto/released.binpb
+BUF_AGAINST ?= $(RELEASED_IMAGE)
+SCOPES ?= products:read products:write
+
+.PHONY: help setup build generate check-generate lint breaking release-api test run token bench
+
+help: ## List the targets.
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  %-16s %s\n", $$1, $$2}'
+
+$(DEPS): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+setup: $(DEPS) ## Install the pinned dependencies (run by every target that needs them).
+
+build: $(DEPS) ## Compile src/ and gen/ into dist/.
+	$(BIN)/tsc -p tsconfig.build.json
+
+generate: $(DEPS) ## Regenerate gen/ from proto/ (ts-proto stubs and the reflection descriptor set).
+	$(BIN)/buf generate
+
+check-generate: $(DEPS) ## Fail when gen/ differs from what proto/ generates.
+	@tmp=$$(mktemp -d)
+	trap 'rm -rf "$$tmp"' EXIT
+	$(BIN)/buf generate -o "$$tmp"
+	if ! diff -ru gen "$$tmp/gen"; then
+	  echo "gen/ is out of date with proto/: run 'make generate' and commit the result" >&2
+	  exit 1
+	fi
+
+lint: $(DEPS) ## buf lint, buf format check and the TypeScript type check.
+	$(BIN)/buf lint
+	$(BIN)/buf format --diff --exit-code
+	$(BIN)/tsc --noEmit -p tsconfig.json
+
+breaking: $(DEPS) ## Refuse proto changes that break released clients (BUF_AGAINST overrides the baseline).
+	$(BIN)/buf breaking --against '$(BUF_AGAINST)'
+
+release-api: $(DEPS) ## Record proto/ as the released API: the baseline of `make breaking`.
+	$(BIN)/buf build --exclude-source-info -o $(RELEASED_IMAGE)
+
+test: $(DEPS) ## Run every test (PGlite always; PostgreSQL too when TEST_DATABASE_URL is set).
+	$(BIN)/jest
+
+run: build ## Start the server on HOST:PORT (embedded PGlite under DATA_DIR unless DATABASE_URL is set).
+	node dist/src/main.js

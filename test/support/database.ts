@@ -1,0 +1,77 @@
+// The databases integration tests run against: an in-memory PGlite always,
+// and a PostgreSQL database of their own when TEST_DATABASE_URL is set.
+// Each opened database is new and migrated, and dropped again on close.
+import { randomBytes } from "node:crypto";
+import postgres from "postgres";
+import { openDatabase, type Backend, type DatabaseHandle } from "../../src/db/client";
+import { migrateDatabase } from "../../src/db/migrate";
+
+export interface TestDatabase {
+  readonly handle: DatabaseHandle;
+  /** The URL of the PostgreSQL database, for tests that open more connections to it. */
+  readonly url: string | undefined;
+  close(): Promise<void>;
+}
+
+export interface TestBackend {
+  readonly name: Backend;
+  open(): Promise<TestDatabase>;
+}
+
+const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL;
+
+const pglite: TestBackend = {
+  name: "pglite",
+  async open() {
+    const handle = await openDatabase({ dataDir: "memory://" });
+    await migrateDatabase(handle);
+    return { handle, url: undefined, close: () => handle.close() };
+  },
+};
+
+/** A fresh database on the PostgreSQL server at TEST_DATABASE_URL. */
+export async function createPostgresDatabase(adminUrl: string): Promise<{ url: string; drop(): Promise<void> }> {
+  const name = `product_test_${randomBytes(6).toString("hex")}`;
+  const admin = postgres(adminUrl, { max: 1, onnotice: () => undefined });
+  try {
+    await admin.unsafe(`CREATE DATABASE ${name}`);
+  } finally {
+    await admin.end();
+  }
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    async drop() {
+      const dropper = postgres(adminUrl, { max: 1, onnotice: () => undefined });
+      try {
+        await dropper.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      } finally {
+        await dropper.end();
+      }
+    },
+  };
+}
+
+const postgresBackend: TestBackend = {
+  name: "postgres",
+  async open() {
+    const database = await createPostgresDatabase(TEST_DATABASE_URL as string);
+    const handle = await openDatabase({ url: database.url, dataDir: "unused" });
+    await migrateDatabase(handle);
+    return {
+      handle,
+      url: database.url,
+      async close() {
+        await handle.close();
+        await database.drop();
+      },
+    };
+  },
+};
+
+/** Every backend this run tests against; for `describe.each`. */
+export const TEST_BACKENDS: readonly TestBackend[] = TEST_DATABASE_URL === undefined ? [pglite] : [pglite, postgresBackend];
+
+/** The PostgreSQL backend alone, or undefined when TEST_DATABASE_URL is unset. */
+export const POSTGRES_BACKEND: TestBackend | undefined = TEST_DATABASE_URL === undefined ? undefined : postgresBackend;

@@ -1,0 +1,31 @@
+import { ConfigError, loadConfig } from "../../src/config";
+
+test("defaults give a loopback server on the embedded database", () => {
+  const config = loadConfig({});
+  expect(config).toMatchObject({ host: "127.0.0.1", port: 50051, databaseUrl: undefined, dataDir: ".data", reflection: true });
+  expect(Object.isFrozen(config)).toBe(true);
+});
+
+test("values are read from the environment", () => {
+  const config = loadConfig({ HOST: "0.0.0.0", PORT: "6000", DATABASE_URL: "postgres://u@db:5432/x", REFLECTION: "false", LOG_LEVEL: "debug" });
+  expect(config).toMatchObject({ host: "0.0.0.0", port: 6000, databaseUrl: "postgres://u@db:5432/x", reflection: false, logLevel: "debug" });
+});
+
+test("one error names every bad variable and never echoes a database URL", () => {
+  const attempt = () =>
+    loadConfig({ PORT: "http", REFLECTION: "maybe", LOG_LEVEL: "loud", DATABASE_URL: "mysql://user:s3cret@host/db" });
+  expect(attempt).toThrow(ConfigError);
+  try {
+    attempt();
+  } catch (error) {
+    const message = (error as ConfigError).message;
+    for (const name of ["PORT", "REFLECTION", "LOG_LEVEL", "DATABASE_URL"]) expect(message).toContain(name);
+    expect(message).not.toContain("s3cret");
+    expect((error as ConfigError).problems).toHaveLength(4);
+  }
+});
+
+test("ports out of range are refused", () => {
+  expect(() => loadConfig({ PORT: "70000" })).toThrow(/PORT must be a whole number from 0 to 65535/);
+  expect(() => loadConfig({ PORT: "-1" })).toThrow(/PORT/);
+});

@@ -20,7 +20,10 @@ help: ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  %-16s %s\n", $$1, $$2}'
 
 $(DEPS): package.json package-lock.json
-	npm ci --no-audit --no-fund
+	# npm install, not npm ci: this registry serves only this platform's optional packages
+	# (e.g. @bufbuild/buf-linux-x64), so the lock file cannot list the others and npm ci
+	# refuses it. With exact pins and the lock file, npm install installs the same tree.
+	npm install --no-audit --no-fund
 	touch $@
 
 setup: $(DEPS) ## Install the pinned dependencies (run by every target that needs them).
@@ -52,7 +55,8 @@ release-api: $(DEPS) ## Record proto/ as the released API: the baseline of `make
 	$(BIN)/buf build --exclude-source-info -o $(RELEASED_IMAGE)
 
 test: $(DEPS) ## Run every test (PGlite always; PostgreSQL too when TEST_DATABASE_URL is set).
-	$(BIN)/jest
+	# PGlite loads its WebAssembly build with import(), which jest allows only with vm modules.
+	NODE_OPTIONS="--experimental-vm-modules --disable-warning=ExperimentalWarning" $(BIN)/jest
 
 run: build ## Start the server on HOST:PORT (embedded PGlite under DATA_DIR unless DATABASE_URL is set).
 	node dist/src/main.js

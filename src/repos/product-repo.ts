@@ -1,0 +1,147 @@
+// The only module that builds queries on products. It speaks rows: callers
+// hand it validated values and get rows or undefined back, never SQL.
+import { and, asc, eq, sql, type SQL } from "drizzle-orm";
+import type { Database } from "../db/client";
+import { products, type ProductRow } from "../db/schema";
+import { createBatchLoader } from "./batch-loader";
+
+export type { ProductRow };
+
+export interface NewProduct {
+  readonly name: string;
+  readonly price: number;
+  readonly category: string;
+  readonly tags: readonly string[];
+}
+
+/** A position in the (created_at, id) order; listing resumes after it. */
+export interface ListPosition {
+  readonly createdAt: Date;
+  readonly id: string;
+}
+
+export interface ListQuery {
+  /** Only this category; undefined for every product. */
+  readonly category: string | undefined;
+  /** Start after this position; undefined to start at the beginning. */
+  readonly after: ListPosition | undefined;
+  /** Most rows in all; undefined for no limit. */
+  readonly limit: number | undefined;
+}
+
+export interface PriceRow {
+  readonly id: string;
+  readonly price: number;
+}
+
+export interface ProductRepoOptions {
+  /** Rows fetched per query while listing: one batch is all a list holds in memory. */
+  readonly listBatchSize?: number;
+  /** Rows per INSERT statement in createMany (4 parameters a row; Postgres allows 65,535). */
+  readonly insertChunkSize?: number;
+}
+
+export type ProductRepo = ReturnType<typeof createProductRepo>;
+
+export function createProductRepo(db: Database, options: ProductRepoOptions = {}) {
+  const listBatchSize = options.listBatchSize ?? 1_000;
+  const insertChunkSize = options.insertChunkSize ?? 1_000;
+
+  const loadProduct = createBatchLoader<string, ProductRow>(async (ids) => {
+    const rows = await db
+      .select()
+      .from(products)
+      .where(sql`${products.id} = ANY(${sql.param(ids)}::uuid[])`);
+    return new Map(rows.map((row) => [row.id, row]));
+  });
+
+  const toValues = (product: NewProduct) => ({
+    name: product.name,
+    price: product.price,
+    category: product.category,
+    tags: [...product.tags],
+  });
+
+  return {
+    /** One product by id. Calls in the same event-loop turn share one query. */
+    getById(id: string): Promise<ProductRow | undefined> {
+      return loadProduct(id);
+    },
+
+    async create(product: NewProduct): Promise<ProductRow> {
+      const [row] = await db.insert(products).values(toValues(product)).returning();
+      return row as ProductRow;
+    },
+
+    /**
+     * Inserts every product in one transaction, in multi-row chunks, and
+     * returns the rows in the order given. When `signal` aborts between
+     * chunks the transaction rolls back and nothing is kept.
+     */
+    async createMany(items: readonly NewProduct[], signal?: AbortSignal): Promise<ProductRow[]> {
+      return db.transaction(async (tx) => {
+        const created: ProductRow[] = [];
+        for (let start = 0; start < items.length; start += insertChunkSize) {
+          signal?.throwIfAborted();
+          const chunk = items.slice(start, start + insertChunkSize).map(toValues);
+          created.push(...(await tx.insert(products).values(chunk).returning()));
+        }
+        signal?.throwIfAborted();
+        return created;
+      });
+    },
+
+    /** True when a product was deleted. */
+    async deleteById(id: string): Promise<boolean> {
+      const deleted = await db.delete(products).where(eq(products.id, id)).returning({ id: products.id });
+      return deleted.length > 0;
+    },
+
+    /** The product after the change, or undefined when there is none with that id. */
+    async updatePrice(id: string, price: number): Promise<ProductRow | undefined> {
+      const [row] = await db.update(products).set({ price }).where(eq(products.id, id)).returning();
+      return row;
+    },
+
+    async getPrices(ids: readonly string[]): Promise<PriceRow[]> {
+      return db
+        .select({ id: products.id, price: products.price })
+        .from(products)
+        .where(sql`${products.id} = ANY(${sql.param(ids)}::uuid[])`);
+    },
+
+    /**
+     * Products in (created_at, id) order, as batches of rows fetched by
+     * keyset pages: each batch is one indexed query that resumes after the
+     * last row, so no batch holds a connection or a transaction while the
+     * caller is busy, and only one batch is in memory at a time. Rows
+     * inserted while the listing runs never cause a row to be skipped or
+     * repeated.
+     */
+    async *listInBatches(query: ListQuery): AsyncGenerator<ProductRow[], void, undefined> {
+      let after = query.after;
+      let remaining = query.limit ?? Number.POSITIVE_INFINITY;
+      while (remaining > 0) {
+        const pageSize = Math.min(listBatchSize, remaining);
+        const conditions: SQL[] = [];
+        if (query.category !== undefined) conditions.push(eq(products.category, query.category));
+        if (after !== undefined) {
+          conditions.push(
+            sql`(${products.createdAt}, ${products.id}) > (${after.createdAt.toISOString()}::timestamptz, ${after.id}::uuid)`,
+          );
+        }
+        const rows = await db
+          .select()
+          .from(products)
+          .where(and(...conditions))
+          .orderBy(asc(products.createdAt), asc(products.id))
+          .limit(pageSize);
+        if (rows.length > 0) yield rows;
+        if (rows.length < pageSize) return;
+        remaining -= rows.length;
+        const last = rows[rows.length - 1] as ProductRow;
+        after = { createdAt: last.createdAt, id: last.id };
+      }
+    },
+  };
+}

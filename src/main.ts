@@ -15,7 +15,12 @@ async function main(): Promise<void> {
   await migrateDatabase(database);
   logger.info({ backend: database.backend }, "database ready");
 
-  const { server, health } = createServer({ reflection: config.reflection });
+  const { server, health, close } = await createServer({
+    database,
+    logger,
+    reflection: config.reflection,
+    limits: { batchMaxItems: config.batchMaxItems, watchMaxIds: config.watchMaxIds },
+  });
   const port = await server.listen(`${config.host}:${config.port}`, ServerCredentials.createInsecure());
   setServing(health, true);
   logger.info({ host: config.host, port }, "listening");
@@ -24,6 +29,7 @@ async function main(): Promise<void> {
     logger.info({ signal }, "shutting down");
     setServing(health, false);
     await server.shutdown();
+    await close();
     await database.close();
     process.exit(0);
   };

@@ -1,17 +1,32 @@
-// Builds the gRPC server: services and their middleware chain, health and
-// reflection. It does not listen; the caller picks the address, so tests run
-// it on port 0 and main.ts on the configured one.
+// Builds the gRPC server: ProductService behind its middleware chain, health
+// and reflection. It does not listen; the caller picks the address, so tests
+// run it on port 0 and main.ts on the configured one.
 import { createServer as createGrpcServer, type Server } from "nice-grpc";
 import { HealthDefinition, HealthServiceImpl, HealthState } from "nice-grpc-server-health";
 import { ServerReflection, ServerReflectionService } from "nice-grpc-server-reflection";
 import { descriptorSet } from "../gen/descriptor_set";
 import { ProductServiceDefinition } from "../gen/product/v1/product";
+import type { DatabaseHandle } from "./db/client";
+import type { Logger } from "./logger";
+import { createErrorsMiddleware } from "./middleware/errors";
+import { createLoggingMiddleware } from "./middleware/logging";
+import { requestIdMiddleware } from "./middleware/request-id";
+import { listenForPriceChanges } from "./repos/price-changes";
+import { createProductRepo } from "./repos/product-repo";
+import { readServiceSecret } from "./repos/secret-repo";
+import { createPageTokenCodec } from "./services/page-token";
+import { createProductService, type ProductServiceLimits } from "./services/product-service";
+import { createPriceWatchHub, type PriceWatchHub } from "./services/price-watch-hub";
 
 /** The fully qualified names health reports on: the whole server ("") and each service. */
 export const PRODUCT_SERVICE_NAME = ProductServiceDefinition.fullName;
 export const HEALTH_SERVICE_NAMES = ["", PRODUCT_SERVICE_NAME] as const;
 
 export interface ServerDeps {
+  /** A migrated database. */
+  readonly database: DatabaseHandle;
+  readonly logger: Logger;
+  readonly limits: ProductServiceLimits;
   /** Serve gRPC reflection (grpcurl, buf curl). */
   readonly reflection: boolean;
 }
@@ -20,19 +35,45 @@ export interface ProductServer {
   readonly server: Server;
   /** Health status per service, watched by grpc.health.v1 clients. */
   readonly health: HealthState;
+  readonly priceWatch: PriceWatchHub;
+  /** Stops listening for price changes; call after the server has shut down. */
+  close(): Promise<void>;
 }
 
-export function createServer(deps: ServerDeps): ProductServer {
+export async function createServer(deps: ServerDeps): Promise<ProductServer> {
+  const { database, logger } = deps;
+
+  const priceWatch = createPriceWatchHub();
+  const unlisten = await listenForPriceChanges(database, priceWatch.publish, (payload) =>
+    logger.error({ payload }, "unreadable price change notification"),
+  );
+  const productService = createProductService({
+    products: createProductRepo(database.db),
+    priceWatch,
+    pageTokens: createPageTokenCodec(await readServiceSecret(database.db, "page_token")),
+    limits: deps.limits,
+  });
+
   const server = createGrpcServer();
+  // The order of the chain is fixed here and only here: the request id
+  // first, so every later step can log it; errors inside logging, so the
+  // logged code is the one the client gets.
+  server
+    .with(requestIdMiddleware)
+    .with(createLoggingMiddleware(logger))
+    .with(createErrorsMiddleware(logger))
+    .add(ProductServiceDefinition, productService);
+
   const health = HealthState();
   // NOT_SERVING until the caller says otherwise: a probe must not route
-  // traffic to a server whose database is not ready.
+  // traffic to a server that is not ready.
   setServing(health, false);
   server.add(HealthDefinition, HealthServiceImpl(health));
   if (deps.reflection) {
     server.add(ServerReflectionService, ServerReflection(descriptorSet, [PRODUCT_SERVICE_NAME]));
   }
-  return { server, health };
+
+  return { server, health, priceWatch, close: unlisten };
 }
 
 export function setServing(health: HealthState, serving: boolean): void {

@@ -31,3 +31,13 @@ export const products = pgTable(
 
 export type ProductRow = typeof products.$inferSelect;
 export type NewProductRow = typeof products.$inferInsert;
+
+/**
+ * Secrets the service keeps in its database so that every replica shares
+ * them with no configuration: `page_token` keys the HMAC of ListProducts'
+ * page tokens. Migrations create each with a random value.
+ */
+export const serviceSecrets = pgTable("service_secrets", {
+  name: text("name").primaryKey(),
+  value: text("value").notNull(),
+});

@@ -1,0 +1,106 @@
+// The one place where failures become gRPC statuses. Domain errors and
+// Postgres SQLSTATEs map to their codes with messages written here; anything
+// else is INTERNAL with a generic message that carries the request id, while
+// the full error goes to the log. No SQL, stack trace, token or driver text
+// ever reaches a client.
+import { isAbortError } from "abort-controller-x";
+import { ServerError, Status, type CallContext, type ServerMiddlewareCall } from "nice-grpc-common";
+import { DomainError, InvalidArgumentError, NotFoundError, ShuttingDownError } from "../errors";
+import type { Logger } from "../logger";
+import type { RequestIdContext } from "./request-id";
+
+interface Mapped {
+  readonly code: Status;
+  readonly message: string;
+}
+
+const DATABASE_UNAVAILABLE: Mapped = { code: Status.UNAVAILABLE, message: "the database is unavailable; retry later" };
+
+/** Error codes of Node's sockets and postgres.js's connection handling. */
+const CONNECTION_ERROR_CODES = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ETIMEDOUT",
+  "EPIPE",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "CONNECTION_CLOSED",
+  "CONNECTION_ENDED",
+  "CONNECTION_DESTROYED",
+  "CONNECT_TIMEOUT",
+]);
+
+function mapDomainError(error: DomainError): Mapped {
+  if (error instanceof InvalidArgumentError) return { code: Status.INVALID_ARGUMENT, message: error.message };
+  if (error instanceof NotFoundError) return { code: Status.NOT_FOUND, message: error.message };
+  if (error instanceof ShuttingDownError) return { code: Status.UNAVAILABLE, message: error.message };
+  return { code: Status.INTERNAL, message: "internal error" };
+}
+
+/** Maps a SQLSTATE (https://www.postgresql.org/docs/current/errcodes-appendix.html) by its class. */
+function mapSqlState(state: string): Mapped | undefined {
+  switch (state) {
+    case "23505":
+      return { code: Status.ALREADY_EXISTS, message: "a product with that key already exists" };
+    case "40001":
+    case "40P01":
+      return { code: Status.ABORTED, message: "the request conflicted with a concurrent change; retry it" };
+    case "57014":
+      return { code: Status.CANCELLED, message: "the request was cancelled" };
+    case "57P01":
+    case "57P02":
+    case "57P03":
+      return DATABASE_UNAVAILABLE;
+  }
+  switch (state.slice(0, 2)) {
+    case "08": // connection exception
+    case "53": // insufficient resources
+      return DATABASE_UNAVAILABLE;
+    case "22": // data exception
+    case "23": // integrity constraint violation
+      return { code: Status.INVALID_ARGUMENT, message: "the database refused a value in the request" };
+  }
+  return undefined;
+}
+
+/** Walks the cause chain (Drizzle wraps driver errors) for something we know. */
+export function mapError(error: unknown): Mapped | undefined {
+  for (let current = error, depth = 0; current !== undefined && current !== null && depth < 8; depth += 1) {
+    if (current instanceof DomainError) return mapDomainError(current);
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === "string") {
+      if (CONNECTION_ERROR_CODES.has(code)) return DATABASE_UNAVAILABLE;
+      if (/^[0-9A-Z]{5}$/.test(code)) {
+        const mapped = mapSqlState(code);
+        if (mapped !== undefined) return mapped;
+      }
+    }
+    current = (current as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+export function createErrorsMiddleware(logger: Logger) {
+  return async function* errorsMiddleware<Request, Response>(
+    call: ServerMiddlewareCall<Request, Response>,
+    context: CallContext & RequestIdContext,
+  ) {
+    try {
+      return yield* call.next(call.request, context);
+    } catch (error) {
+      // Statuses already decided, and the aborts of cancelled calls, pass through.
+      if (error instanceof ServerError || isAbortError(error)) throw error;
+      const mapped = mapError(error);
+      if (mapped !== undefined && mapped.code !== Status.INTERNAL) {
+        if (mapped.code === Status.UNAVAILABLE) {
+          logger.warn({ requestId: context.requestId, method: call.method.path, err: error }, "database unavailable");
+        }
+        throw new ServerError(mapped.code, mapped.message);
+      }
+      logger.error({ requestId: context.requestId, method: call.method.path, err: error }, "unhandled error");
+      throw new ServerError(Status.INTERNAL, `internal error (request id ${context.requestId})`);
+    }
+  };
+}

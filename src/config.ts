@@ -22,6 +22,10 @@ export interface Config {
   readonly batchMaxItems: number;
   /** Most product ids one WatchPrices stream may watch. */
   readonly watchMaxIds: number;
+  /** Deadline of unary calls that arrive without one. */
+  readonly defaultDeadlineMs: number;
+  /** The longest any call but WatchPrices may run. */
+  readonly maxDeadlineMs: number;
 }
 
 /** Thrown when the environment holds invalid values; the message names every one. */
@@ -52,7 +56,12 @@ export function loadConfig(env: Env = process.env): Config {
     reflection: read.boolean("REFLECTION", true),
     batchMaxItems: read.integer("BATCH_MAX_ITEMS", 100_000, { min: 1, max: 10_000_000 }),
     watchMaxIds: read.integer("WATCH_MAX_IDS", 1_000, { min: 1, max: 1_000_000 }),
+    defaultDeadlineMs: read.integer("DEFAULT_DEADLINE_MS", 10_000, { min: 1, max: 3_600_000 }),
+    maxDeadlineMs: read.integer("MAX_DEADLINE_MS", 300_000, { min: 1, max: 86_400_000 }),
   };
+  if (config.defaultDeadlineMs > config.maxDeadlineMs) {
+    read.problems.push("DEFAULT_DEADLINE_MS must not exceed MAX_DEADLINE_MS");
+  }
   if (read.problems.length > 0) throw new ConfigError(read.problems);
   return Object.freeze(config);
 }

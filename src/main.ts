@@ -20,6 +20,7 @@ async function main(): Promise<void> {
     logger,
     reflection: config.reflection,
     limits: { batchMaxItems: config.batchMaxItems, watchMaxIds: config.watchMaxIds },
+    deadlines: { defaultMs: config.defaultDeadlineMs, maxMs: config.maxDeadlineMs },
   });
   const port = await server.listen(`${config.host}:${config.port}`, ServerCredentials.createInsecure());
   setServing(health, true);

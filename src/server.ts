@@ -1,6 +1,7 @@
 // Builds the gRPC server: ProductService behind its middleware chain, health
 // and reflection. It does not listen; the caller picks the address, so tests
 // run it on port 0 and main.ts on the configured one.
+import type { ChannelOptions } from "@grpc/grpc-js";
 import { createServer as createGrpcServer, type Server } from "nice-grpc";
 import { HealthDefinition, HealthServiceImpl, HealthState } from "nice-grpc-server-health";
 import { ServerReflection, ServerReflectionService } from "nice-grpc-server-reflection";
@@ -9,6 +10,7 @@ import { ProductServiceDefinition } from "../gen/product/v1/product";
 import type { DatabaseHandle } from "./db/client";
 import type { Logger } from "./logger";
 import { createErrorsMiddleware } from "./middleware/errors";
+import { createDeadlineMiddleware } from "./middleware/deadline";
 import { createLoggingMiddleware } from "./middleware/logging";
 import { requestIdMiddleware } from "./middleware/request-id";
 import { listenForPriceChanges } from "./repos/price-changes";
@@ -17,16 +19,22 @@ import { readServiceSecret } from "./repos/secret-repo";
 import { createPageTokenCodec } from "./services/page-token";
 import { createProductService, type ProductServiceLimits } from "./services/product-service";
 import { createPriceWatchHub, type PriceWatchHub } from "./services/price-watch-hub";
+import { callDeadlineInterceptor } from "./transport/call-deadline";
 
 /** The fully qualified names health reports on: the whole server ("") and each service. */
 export const PRODUCT_SERVICE_NAME = ProductServiceDefinition.fullName;
 export const HEALTH_SERVICE_NAMES = ["", PRODUCT_SERVICE_NAME] as const;
+/** Streams that stay open as long as the client wants: no default deadline, no ceiling. */
+const LONG_LIVED_METHODS: ReadonlySet<string> = new Set([
+  `/${PRODUCT_SERVICE_NAME}/${ProductServiceDefinition.methods.watchPrices.name}`,
+]);
 
 export interface ServerDeps {
   /** A migrated database. */
   readonly database: DatabaseHandle;
   readonly logger: Logger;
   readonly limits: ProductServiceLimits;
+  readonly deadlines: { readonly defaultMs: number; readonly maxMs: number };
   /** Serve gRPC reflection (grpcurl, buf curl). */
   readonly reflection: boolean;
 }
@@ -54,7 +62,8 @@ export async function createServer(deps: ServerDeps): Promise<ProductServer> {
     limits: deps.limits,
   });
 
-  const server = createGrpcServer();
+  // nice-grpc hands these options to grpc-js's Server, which runs the interceptors.
+  const server = createGrpcServer({ interceptors: [callDeadlineInterceptor] } as ChannelOptions);
   // The order of the chain is fixed here and only here: the request id
   // first, so every later step can log it; errors inside logging, so the
   // logged code is the one the client gets.
@@ -62,6 +71,7 @@ export async function createServer(deps: ServerDeps): Promise<ProductServer> {
     .with(requestIdMiddleware)
     .with(createLoggingMiddleware(logger))
     .with(createErrorsMiddleware(logger))
+    .with(createDeadlineMiddleware({ ...deps.deadlines, longLived: LONG_LIVED_METHODS }))
     .add(ProductServiceDefinition, productService);
 
   const health = HealthState();

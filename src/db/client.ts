@@ -37,22 +37,28 @@ export interface OpenDatabaseOptions {
   /** PGlite's data directory, or "memory://" for a throwaway in-memory database. */
   readonly dataDir: string;
   readonly poolMax?: number;
+  /** Called with the SQL of every query Drizzle sends (tracing, tests). */
+  readonly onQuery?: (query: string) => void;
 }
 
 export async function openDatabase(options: OpenDatabaseOptions): Promise<DatabaseHandle> {
+  const onQuery = options.onQuery;
+  const drizzleConfig: DrizzleConfig = { schema, logger: onQuery === undefined ? false : { logQuery: (query) => onQuery(query) } };
   return options.url === undefined
-    ? openPglite(options.dataDir)
-    : openPostgres(options.url, options.poolMax ?? 10);
+    ? openPglite(options.dataDir, drizzleConfig)
+    : openPostgres(options.url, options.poolMax ?? 10, drizzleConfig);
 }
 
-async function openPostgres(url: string, poolMax: number): Promise<DatabaseHandle> {
+type DrizzleConfig = { schema: Schema; logger: false | { logQuery(query: string): void } };
+
+async function openPostgres(url: string, poolMax: number, drizzleConfig: DrizzleConfig): Promise<DatabaseHandle> {
   const sql = postgres(url, {
     max: poolMax,
     // Server notices (e.g. "relation already exists, skipping") are not ours to print.
     onnotice: () => undefined,
     connection: { application_name: "product-service" },
   });
-  const db = drizzlePostgres(sql, { schema }) as unknown as Database;
+  const db = drizzlePostgres(sql, drizzleConfig) as unknown as Database;
   return {
     backend: "postgres",
     db,
@@ -86,10 +92,10 @@ async function openPostgres(url: string, poolMax: number): Promise<DatabaseHandl
   };
 }
 
-async function openPglite(dataDir: string): Promise<DatabaseHandle> {
+async function openPglite(dataDir: string, drizzleConfig: DrizzleConfig): Promise<DatabaseHandle> {
   if (!dataDir.startsWith("memory://")) await mkdir(dataDir, { recursive: true });
   const client = await PGlite.create(dataDir);
-  const db = drizzlePglite(client, { schema }) as unknown as Database;
+  const db = drizzlePglite(client, drizzleConfig) as unknown as Database;
   return {
     backend: "pglite",
     db,

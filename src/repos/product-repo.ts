@@ -86,6 +86,11 @@ export function createProductRepo(db: Database, options: ProductRepoOptions = {}
           const chunk = items.slice(start, start + insertChunkSize).map(toValues);
           created.push(...(await tx.insert(products).values(chunk).returning()));
         }
+        // Two check phases make sure one poll phase ran before COMMIT, so a
+        // cancellation that arrived while the last statement ran (PGlite runs
+        // on this thread and blocks it) is heard and rolls everything back.
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        await new Promise<void>((resolve) => setImmediate(resolve));
         signal?.throwIfAborted();
         return created;
       });

@@ -112,8 +112,9 @@ export function createProductService(deps: ProductServiceDeps) {
         }
         items.push(checkProductInput(toProductInput(request), `items[${items.length}].`));
       }
-      // Nothing is written until the client half-closes, so a cancelled
-      // stream leaves nothing behind; a cancel during the insert rolls back.
+      // Nothing is written until the client half-closes, so a stream that
+      // is cancelled, times out or loses its client before that leaves
+      // nothing behind; a cancel during the insert rolls the transaction back.
       const rows = await products.createMany(items, context.signal);
       return { products: rows.map(toProduct), createdCount: rows.length };
     },

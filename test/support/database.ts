@@ -13,17 +13,22 @@ export interface TestDatabase {
   close(): Promise<void>;
 }
 
+export interface TestOpenOptions {
+  /** Sees the SQL of every query Drizzle sends. */
+  readonly onQuery?: (query: string) => void;
+}
+
 export interface TestBackend {
   readonly name: Backend;
-  open(): Promise<TestDatabase>;
+  open(options?: TestOpenOptions): Promise<TestDatabase>;
 }
 
 const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL;
 
 const pglite: TestBackend = {
   name: "pglite",
-  async open() {
-    const handle = await openDatabase({ dataDir: "memory://" });
+  async open(options = {}) {
+    const handle = await openDatabase({ dataDir: "memory://", ...options });
     await migrateDatabase(handle);
     return { handle, url: undefined, close: () => handle.close() };
   },
@@ -55,9 +60,9 @@ export async function createPostgresDatabase(adminUrl: string): Promise<{ url: s
 
 const postgresBackend: TestBackend = {
   name: "postgres",
-  async open() {
+  async open(options = {}) {
     const database = await createPostgresDatabase(TEST_DATABASE_URL as string);
-    const handle = await openDatabase({ url: database.url, dataDir: "unused" });
+    const handle = await openDatabase({ url: database.url, dataDir: "unused", ...options });
     await migrateDatabase(handle);
     return {
       handle,

@@ -19,11 +19,12 @@ export interface TestServer {
 }
 
 export const TEST_LIMITS = { batchMaxItems: 1_000, watchMaxIds: 50 } as const;
+export const TEST_DEADLINES = { defaultMs: 10_000, maxMs: 60_000 } as const;
 
 export async function startTestServer(database: TestDatabase, overrides: Partial<ServerDeps> = {}): Promise<TestServer> {
   const logs: Record<string, unknown>[] = [];
   const logger = createLogger("info", { write: (line: string) => void logs.push(JSON.parse(line) as Record<string, unknown>) });
-  const app = await createServer({ database: database.handle, logger, limits: TEST_LIMITS, reflection: true, ...overrides });
+  const app = await createServer({ database: database.handle, logger, limits: TEST_LIMITS, deadlines: TEST_DEADLINES, reflection: true, ...overrides });
   const port = await app.server.listen("127.0.0.1:0", ServerCredentials.createInsecure());
   setServing(app.health, true);
   const address = `127.0.0.1:${port}`;

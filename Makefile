@@ -23,13 +23,13 @@ $(DEPS): package.json package-lock.json
 	# npm install, not npm ci: this registry serves only this platform's optional packages
 	# (e.g. @bufbuild/buf-linux-x64), so the lock file cannot list the others and npm ci
 	# refuses it. With exact pins and the lock file, npm install installs the same tree.
-	npm install --no-audit --no-fund
+	npm install --no-audit --no-fund >&2
 	touch $@
 
 setup: $(DEPS) ## Install the pinned dependencies (run by every target that needs them).
 
 build: $(DEPS) ## Compile src/ and gen/ into dist/.
-	$(BIN)/tsc -p tsconfig.build.json
+	@$(BIN)/tsc -p tsconfig.build.json
 
 generate: $(DEPS) ## Regenerate gen/ from proto/ (ts-proto stubs and the reflection descriptor set).
 	$(BIN)/buf generate
@@ -60,3 +60,6 @@ test: $(DEPS) ## Run every test (PGlite always; PostgreSQL too when TEST_DATABAS
 
 run: build ## Start the server on HOST:PORT (embedded PGlite under DATA_DIR unless DATABASE_URL is set).
 	node dist/src/main.js
+
+token: build ## Print a token with SCOPES (default: both), signed as the server checks it.
+	@node dist/src/cli/token.js "$(SCOPES)"

@@ -1,6 +1,8 @@
 // The service's configuration: read from the environment once, validated as a
-// whole, and frozen. This is the only module that reads process.env; every
-// other module receives the values it needs from here.
+// whole, and frozen. This is the only module that reads process.env (and the
+// files it names); every other module receives the values it needs from here.
+import { readFileSync } from "node:fs";
+import { isIP } from "node:net";
 
 export type LogLevel = "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
 
@@ -26,6 +28,35 @@ export interface Config {
   readonly defaultDeadlineMs: number;
   /** The longest any call but WatchPrices may run. */
   readonly maxDeadlineMs: number;
+  readonly auth: AuthConfig;
+  /** PEM contents; undefined serves plaintext (loopback or ALLOW_INSECURE only). */
+  readonly tls: TlsConfig | undefined;
+  readonly allowInsecure: boolean;
+  /** Port of the Prometheus /metrics endpoint; undefined serves none. */
+  readonly metricsPort: number | undefined;
+  /** How long shutdown waits for calls in flight before it forces the end. */
+  readonly shutdownGraceMs: number;
+}
+
+/** Where token signatures are checked against: exactly one source. */
+export type JwtKeySource =
+  | { readonly kind: "secret"; readonly secret: string }
+  | { readonly kind: "public-key"; readonly pem: string }
+  | { readonly kind: "jwks"; readonly url: string }
+  /** No key configured: a development secret is made under DATA_DIR. */
+  | { readonly kind: "development" };
+
+export interface AuthConfig {
+  readonly key: JwtKeySource;
+  readonly issuer: string;
+  readonly audience: string;
+}
+
+export interface TlsConfig {
+  readonly cert: string;
+  readonly key: string;
+  /** When set, clients must present a certificate this CA signed (mTLS). */
+  readonly clientCa: string | undefined;
 }
 
 /** Thrown when the environment holds invalid values; the message names every one. */
@@ -58,13 +89,72 @@ export function loadConfig(env: Env = process.env): Config {
     watchMaxIds: read.integer("WATCH_MAX_IDS", 1_000, { min: 1, max: 1_000_000 }),
     defaultDeadlineMs: read.integer("DEFAULT_DEADLINE_MS", 10_000, { min: 1, max: 3_600_000 }),
     maxDeadlineMs: read.integer("MAX_DEADLINE_MS", 300_000, { min: 1, max: 86_400_000 }),
+    auth: {
+      key: readJwtKeySource(read),
+      issuer: read.string("JWT_ISSUER", "product-service"),
+      audience: read.string("JWT_AUDIENCE", "product-service"),
+    },
+    tls: readTls(read),
+    allowInsecure: read.boolean("ALLOW_INSECURE", false),
+    metricsPort: read.optionalInteger("METRICS_PORT", { min: 0, max: 65535 }),
+    shutdownGraceMs: read.integer("SHUTDOWN_GRACE_MS", 10_000, { min: 0, max: 3_600_000 }),
   };
+  if (config.tls === undefined && !config.allowInsecure && !isLoopback(config.host)) {
+    read.problems.push(
+      `HOST=${config.host} is not a loopback address, and plaintext would expose every call: ` +
+        "set TLS_CERT_FILE and TLS_KEY_FILE (and TLS_CLIENT_CA_FILE for mTLS), or ALLOW_INSECURE=true",
+    );
+  }
   if (config.defaultDeadlineMs > config.maxDeadlineMs) {
     read.problems.push("DEFAULT_DEADLINE_MS must not exceed MAX_DEADLINE_MS");
   }
   if (read.problems.length > 0) throw new ConfigError(read.problems);
   return Object.freeze(config);
 }
+
+export function isLoopback(host: string): boolean {
+  if (host === "localhost") return true;
+  const bare = host.replace(/^\[|\]$/g, "");
+  if (isIP(bare) === 4) return bare.startsWith("127.");
+  if (isIP(bare) === 6) return bare === "::1";
+  return false;
+}
+
+function readJwtKeySource(read: Reader): JwtKeySource {
+  const secret = read.optionalString("JWT_SECRET");
+  const pem = read.optionalFile("JWT_PUBLIC_KEY_FILE") ?? read.optionalString("JWT_PUBLIC_KEY");
+  const jwksUrl = read.optionalUrl("JWT_JWKS_URL", ["https:", "http:"]);
+  const given = [secret, pem, jwksUrl].filter((value) => value !== undefined).length;
+  if (given > 1) read.problems.push("set only one of JWT_SECRET, JWT_PUBLIC_KEY and JWT_JWKS_URL");
+  if (secret !== undefined) {
+    // HS256 keys must be at least as long as the hash (RFC 7518 §3.2).
+    if (Buffer.byteLength(secret) < 32) read.problems.push("JWT_SECRET must be at least 32 bytes long");
+    return { kind: "secret", secret };
+  }
+  if (pem !== undefined) {
+    if (!pem.includes("-----BEGIN PUBLIC KEY-----")) read.problems.push("JWT_PUBLIC_KEY must be a PEM public key (-----BEGIN PUBLIC KEY-----)");
+    return { kind: "public-key", pem };
+  }
+  if (jwksUrl !== undefined) return { kind: "jwks", url: jwksUrl };
+  return { kind: "development" };
+}
+
+function readTls(read: Reader): TlsConfig | undefined {
+  const cert = read.optionalFile("TLS_CERT_FILE");
+  const key = read.optionalFile("TLS_KEY_FILE");
+  const clientCa = read.optionalFile("TLS_CLIENT_CA_FILE");
+  if ((cert === undefined) !== (key === undefined)) {
+    read.problems.push("TLS_CERT_FILE and TLS_KEY_FILE must be set together");
+    return undefined;
+  }
+  if (cert === undefined || key === undefined) {
+    if (clientCa !== undefined) read.problems.push("TLS_CLIENT_CA_FILE needs TLS_CERT_FILE and TLS_KEY_FILE");
+    return undefined;
+  }
+  return { cert, key, clientCa };
+}
+
+type Reader = ReturnType<typeof createReader>;
 
 /** Typed readers over one environment that record problems instead of throwing. */
 function createReader(env: Env) {
@@ -79,6 +169,26 @@ function createReader(env: Env) {
 
     string(name: string, fallback: string): string {
       return raw(name) ?? fallback;
+    },
+
+    optionalString(name: string): string | undefined {
+      return raw(name);
+    },
+
+    /** The contents of the file the variable names. */
+    optionalFile(name: string): string | undefined {
+      const file = raw(name);
+      if (file === undefined) return undefined;
+      try {
+        return readFileSync(file, "utf8");
+      } catch (error) {
+        problems.push(`${name}: cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? "error"})`);
+        return undefined;
+      }
+    },
+
+    optionalInteger(name: string, range: { min: number; max: number }): number | undefined {
+      return raw(name) === undefined ? undefined : this.integer(name, 0, range);
     },
 
     integer(name: string, fallback: number, range: { min: number; max: number }): number {

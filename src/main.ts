@@ -1,11 +1,14 @@
 // The process entry: configuration, database, migrations, server, signals.
 // Everything it wires together is built by factories that tests call directly.
-import { ServerCredentials } from "@grpc/grpc-js";
-import { ConfigError, loadConfig } from "./config";
+import { loadDevelopmentSecret, signToken } from "./auth/development-secret";
+import { SCOPES } from "./auth/scopes";
+import { createTokenVerifier } from "./auth/token-verifier";
+import { ConfigError, loadConfig, type Config } from "./config";
 import { openDatabase } from "./db/client";
 import { migrateDatabase } from "./db/migrate";
 import { createLogger } from "./logger";
 import { createServer, setServing } from "./server";
+import { serverCredentials } from "./tls";
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -15,16 +18,19 @@ async function main(): Promise<void> {
   await migrateDatabase(database);
   logger.info({ backend: database.backend }, "database ready");
 
+  const developmentSecret = config.auth.key.kind === "development" ? loadDevelopmentSecret(config.dataDir) : undefined;
   const { server, health, close } = await createServer({
     database,
     logger,
     reflection: config.reflection,
     limits: { batchMaxItems: config.batchMaxItems, watchMaxIds: config.watchMaxIds },
     deadlines: { defaultMs: config.defaultDeadlineMs, maxMs: config.maxDeadlineMs },
+    verifier: createTokenVerifier(config.auth, { developmentSecret }),
   });
-  const port = await server.listen(`${config.host}:${config.port}`, ServerCredentials.createInsecure());
+  const port = await server.listen(`${config.host}:${config.port}`, serverCredentials(config.tls));
   setServing(health, true);
-  logger.info({ host: config.host, port }, "listening");
+  logger.info({ host: config.host, port, tls: config.tls !== undefined, mtls: config.tls?.clientCa !== undefined }, "listening");
+  if (developmentSecret !== undefined) await printHowToCall(config, port, developmentSecret);
 
   const stop = async (signal: string) => {
     logger.info({ signal }, "shutting down");
@@ -36,6 +42,29 @@ async function main(): Promise<void> {
   };
   process.once("SIGTERM", (signal) => void stop(signal));
   process.once("SIGINT", (signal) => void stop(signal));
+}
+
+/** For `make run` with no JWT configuration: a ready token and a call that uses it. */
+async function printHowToCall(config: Config, port: number, secret: string): Promise<void> {
+  const token = await signToken(secret, config.auth, [SCOPES.read, SCOPES.write]);
+  const scheme = config.tls === undefined ? "http" : "https";
+  const plaintext = config.tls === undefined ? " --http2-prior-knowledge" : "";
+  process.stderr.write(
+    [
+      "",
+      `No JWT key is configured: tokens are signed with the development secret in ${config.dataDir}/.`,
+      `A token with ${SCOPES.read} and ${SCOPES.write}, valid for 12 hours (make token SCOPES=... for others):`,
+      "",
+      `  TOKEN=${token}`,
+      "",
+      "Try:",
+      "",
+      `  node_modules/.bin/buf curl --protocol grpc${plaintext} -H "Authorization: Bearer $TOKEN" \\`,
+      `    -d '{"name":"Espresso cup","price":4.5}' ${scheme}://${config.host}:${port}/product.v1.ProductService/CreateProduct`,
+      "",
+      "",
+    ].join("\n"),
+  );
 }
 
 main().catch((error: unknown) => {

@@ -10,6 +10,9 @@ import { ProductServiceDefinition } from "../gen/product/v1/product";
 import type { DatabaseHandle } from "./db/client";
 import type { Logger } from "./logger";
 import { createErrorsMiddleware } from "./middleware/errors";
+import { REQUIRED_SCOPES } from "./auth/scopes";
+import type { TokenVerifier } from "./auth/token-verifier";
+import { createAuthMiddleware } from "./middleware/auth";
 import { createDeadlineMiddleware } from "./middleware/deadline";
 import { createLoggingMiddleware } from "./middleware/logging";
 import { requestIdMiddleware } from "./middleware/request-id";
@@ -35,6 +38,7 @@ export interface ServerDeps {
   readonly logger: Logger;
   readonly limits: ProductServiceLimits;
   readonly deadlines: { readonly defaultMs: number; readonly maxMs: number };
+  readonly verifier: TokenVerifier;
   /** Serve gRPC reflection (grpcurl, buf curl). */
   readonly reflection: boolean;
 }
@@ -66,12 +70,14 @@ export async function createServer(deps: ServerDeps): Promise<ProductServer> {
   const server = createGrpcServer({ interceptors: [callDeadlineInterceptor] } as ChannelOptions);
   // The order of the chain is fixed here and only here: the request id
   // first, so every later step can log it; errors inside logging, so the
-  // logged code is the one the client gets.
+  // logged code is the one the client gets; the deadline before auth, so a
+  // slow key fetch is bounded too. Health and reflection need no token.
   server
     .with(requestIdMiddleware)
     .with(createLoggingMiddleware(logger))
     .with(createErrorsMiddleware(logger))
     .with(createDeadlineMiddleware({ ...deps.deadlines, longLived: LONG_LIVED_METHODS }))
+    .with(createAuthMiddleware({ verifier: deps.verifier, requiredScopes: REQUIRED_SCOPES }))
     .add(ProductServiceDefinition, productService);
 
   const health = HealthState();

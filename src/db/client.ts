@@ -8,6 +8,7 @@ import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
 import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
 import { drizzle as drizzlePostgres } from "drizzle-orm/postgres-js";
 import postgres from "postgres";
+import { cancellableSql } from "./query-signal";
 import * as schema from "./schema";
 
 export type Schema = typeof schema;
@@ -58,7 +59,7 @@ async function openPostgres(url: string, poolMax: number, drizzleConfig: Drizzle
     onnotice: () => undefined,
     connection: { application_name: "product-service" },
   });
-  const db = drizzlePostgres(sql, drizzleConfig) as unknown as Database;
+  const db = drizzlePostgres(cancellableSql(sql), drizzleConfig) as unknown as Database;
   return {
     backend: "postgres",
     db,

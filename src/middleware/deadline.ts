@@ -5,6 +5,7 @@
 // Long-lived streams (WatchPrices) are exempt from the default and the
 // ceiling, not from cancellation.
 import { ServerError, Status, type CallContext, type ServerMiddlewareCall } from "nice-grpc-common";
+import { runWithQuerySignal } from "../db/query-signal";
 import { takeCallDeadline } from "../transport/call-deadline";
 
 export interface DeadlineOptions {
@@ -65,7 +66,7 @@ export function createDeadlineMiddleware(options: DeadlineOptions) {
     });
     try {
       for (;;) {
-        const result = await race(iterator.next());
+        const result = await race(runWithQuerySignal(controller.signal, () => iterator.next()));
         if (result.done) return result.value;
         yield result.value;
       }

@@ -9,7 +9,7 @@ import postgres from "postgres";
 import { POSTGRES_BACKEND, TEST_BACKENDS, type TestDatabase } from "../support/database";
 import { expectStatus, newProduct, productCount, streamOf } from "../support/products";
 import { PROJECT_ROOT } from "../support/commands";
-import { startTestServer, type TestServer } from "../support/server";
+import { startTestServer, testToken, type TestServer } from "../support/server";
 
 const PROCESSES = path.join(PROJECT_ROOT, "test/support/processes");
 const RUN_TS = path.join(PROCESSES, "run-ts.cjs");
@@ -19,6 +19,7 @@ const BATCH_METHOD = "/product.v1.ProductService/BatchCreateProducts";
 async function startDoomedClient(address: string, count: number, category: string, mode: "stall" | "half-close") {
   const child = spawn(process.execPath, [RUN_TS, path.join(PROCESSES, "stalling-batch-client.ts"), address, String(count), category, mode], {
     stdio: ["ignore", "pipe", "inherit"],
+    env: { ...process.env, TOKEN: await testToken() },
   });
   await once(child.stdout, "data");
   return {

@@ -1,8 +1,12 @@
 // A real server on a real port (127.0.0.1:0) over a real database, with a
 // real nice-grpc client, and the log lines it wrote, for integration tests.
 import { ServerCredentials } from "@grpc/grpc-js";
-import { createChannel, createClient, type Channel } from "nice-grpc";
+import { createChannel, createClient, Metadata, type Channel } from "nice-grpc";
 import { ProductServiceDefinition, type ProductServiceClient } from "../../gen/product/v1/product";
+import { signToken } from "../../src/auth/development-secret";
+import { SCOPES } from "../../src/auth/scopes";
+import { createTokenVerifier } from "../../src/auth/token-verifier";
+import type { AuthConfig } from "../../src/config";
 import { createLogger } from "../../src/logger";
 import { createServer, setServing, type ProductServer, type ServerDeps } from "../../src/server";
 import type { TestDatabase } from "./database";
@@ -20,16 +24,34 @@ export interface TestServer {
 
 export const TEST_LIMITS = { batchMaxItems: 1_000, watchMaxIds: 50 } as const;
 export const TEST_DEADLINES = { defaultMs: 10_000, maxMs: 60_000 } as const;
+export const TEST_SECRET = "a-test-secret-that-is-at-least-32-bytes-long";
+export const TEST_AUTH: AuthConfig = { key: { kind: "secret", secret: TEST_SECRET }, issuer: "test-issuer", audience: "test-audience" };
+
+/** A token the test servers accept, with these scopes (default: read and write). */
+export function testToken(scopes: readonly string[] = [SCOPES.read, SCOPES.write], options: { expiresIn?: string } = {}): Promise<string> {
+  return signToken(TEST_SECRET, TEST_AUTH, scopes, options);
+}
 
 export async function startTestServer(database: TestDatabase, overrides: Partial<ServerDeps> = {}): Promise<TestServer> {
   const logs: Record<string, unknown>[] = [];
   const logger = createLogger("info", { write: (line: string) => void logs.push(JSON.parse(line) as Record<string, unknown>) });
-  const app = await createServer({ database: database.handle, logger, limits: TEST_LIMITS, deadlines: TEST_DEADLINES, reflection: true, ...overrides });
+  const app = await createServer({
+    database: database.handle,
+    logger,
+    limits: TEST_LIMITS,
+    deadlines: TEST_DEADLINES,
+    reflection: true,
+    verifier: createTokenVerifier(TEST_AUTH),
+    ...overrides,
+  });
   const port = await app.server.listen("127.0.0.1:0", ServerCredentials.createInsecure());
   setServing(app.health, true);
   const address = `127.0.0.1:${port}`;
   const channel = createChannel(address);
-  const client = createClient(ProductServiceDefinition, channel);
+  // The test's own client has every scope; auth tests make their own.
+  const client = createClient(ProductServiceDefinition, channel, {
+    "*": { metadata: Metadata({ authorization: `Bearer ${await testToken()}` }) },
+  });
   return {
     address,
     port,

@@ -7,7 +7,7 @@ test("defaults give a loopback server on the embedded database", () => {
 });
 
 test("values are read from the environment", () => {
-  const config = loadConfig({ HOST: "0.0.0.0", PORT: "6000", DATABASE_URL: "postgres://u@db:5432/x", REFLECTION: "false", LOG_LEVEL: "debug" });
+  const config = loadConfig({ HOST: "0.0.0.0", ALLOW_INSECURE: "true", PORT: "6000", DATABASE_URL: "postgres://u@db:5432/x", REFLECTION: "false", LOG_LEVEL: "debug" });
   expect(config).toMatchObject({ host: "0.0.0.0", port: 6000, databaseUrl: "postgres://u@db:5432/x", reflection: false, logLevel: "debug" });
 });
 

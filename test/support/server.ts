@@ -32,7 +32,11 @@ export function testToken(scopes: readonly string[] = [SCOPES.read, SCOPES.write
   return signToken(TEST_SECRET, TEST_AUTH, scopes, options);
 }
 
-export async function startTestServer(database: TestDatabase, overrides: Partial<ServerDeps> = {}): Promise<TestServer> {
+export async function startTestServer(
+  database: TestDatabase,
+  overrides: Partial<ServerDeps> = {},
+  credentials: ServerCredentials = ServerCredentials.createInsecure(),
+): Promise<TestServer> {
   const logs: Record<string, unknown>[] = [];
   const logger = createLogger("info", { write: (line: string) => void logs.push(JSON.parse(line) as Record<string, unknown>) });
   const app = await createServer({
@@ -44,7 +48,7 @@ export async function startTestServer(database: TestDatabase, overrides: Partial
     verifier: createTokenVerifier(TEST_AUTH),
     ...overrides,
   });
-  const port = await app.server.listen("127.0.0.1:0", ServerCredentials.createInsecure());
+  const port = await app.server.listen("127.0.0.1:0", credentials);
   setServing(app.health, true);
   const address = `127.0.0.1:${port}`;
   const channel = createChannel(address);

@@ -1,0 +1,76 @@
+// Failures reach clients as status codes with messages written by the
+// service: no SQL, stack trace or driver text. The full error goes to the log.
+import { sql } from "drizzle-orm";
+import { Status } from "nice-grpc-common";
+import { openDatabase } from "../../src/db/client";
+import { migrateDatabase } from "../../src/db/migrate";
+import { createPostgresDatabase, POSTGRES_BACKEND, TEST_BACKENDS, type TestDatabase } from "../support/database";
+import { expectStatus, newProduct } from "../support/products";
+import { startTestServer, type TestServer } from "../support/server";
+import { startTcpProxy, type TcpProxy } from "../support/tcp-proxy";
+
+const INTERNALS = /select|insert|update|products|column|relation|postgres|drizzle|Error:|at .*\(|\.ts:/i;
+
+describe.each(TEST_BACKENDS)("an unknown failure on $name", (backend) => {
+  let database: TestDatabase;
+  let server: TestServer;
+  beforeAll(async () => {
+    database = await backend.open();
+    server = await startTestServer(database);
+  });
+  afterAll(async () => {
+    await server.close();
+    await database.close();
+  });
+
+  test("is INTERNAL with a generic message carrying the request id; the log has the error", async () => {
+    const created = await server.client.createProduct(newProduct(1));
+    // The schema drifts under the service (as after a bad manual change).
+    await database.handle.db.execute(sql`ALTER TABLE products RENAME COLUMN name TO title`);
+    try {
+      const error = await expectStatus(server.client.updatePrice({ id: created.id, price: 2 }), Status.INTERNAL, /^internal error \(request id [0-9a-f-]{36}\)$/);
+      expect(error.details).not.toMatch(INTERNALS);
+      const requestId = /request id (.*)\)/.exec(error.details)![1];
+      const logged = server.logs.find((line) => line.msg === "unhandled error" && line.requestId === requestId);
+      expect(JSON.stringify(logged)).toMatch(/name/);
+    } finally {
+      await database.handle.db.execute(sql`ALTER TABLE products RENAME COLUMN title TO name`);
+    }
+  });
+});
+
+describe.each(POSTGRES_BACKEND === undefined ? [] : [POSTGRES_BACKEND])("the database going away on $name", () => {
+  let proxy: TcpProxy;
+  let server: TestServer;
+  let drop: () => Promise<void>;
+  let database: TestDatabase;
+
+  beforeAll(async () => {
+    const created = await createPostgresDatabase(process.env.TEST_DATABASE_URL as string);
+    drop = created.drop;
+    const target = new URL(created.url);
+    proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 5432) });
+    target.host = `127.0.0.1:${proxy.port}`;
+    const handle = await openDatabase({ url: target.toString(), dataDir: "unused" });
+    await migrateDatabase(handle);
+    database = { handle, url: target.toString(), close: () => handle.close() };
+    server = await startTestServer(database);
+  });
+  afterAll(async () => {
+    await server.close();
+    await database.close();
+    await proxy.close();
+    await drop();
+  });
+
+  test("is UNAVAILABLE with no internals, and calls succeed again once it is back", async () => {
+    const created = await server.client.createProduct(newProduct(1));
+    proxy.cut();
+    for (const call of [() => server.client.getProduct({ id: created.id }), () => server.client.createProduct(newProduct(2))]) {
+      const error = await expectStatus(call(), Status.UNAVAILABLE, "the database is unavailable; retry later");
+      expect(error.details).not.toMatch(INTERNALS);
+    }
+    proxy.restore();
+    expect((await server.client.getProduct({ id: created.id })).id).toBe(created.id);
+  });
+});

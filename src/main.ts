@@ -7,7 +7,7 @@ import { ConfigError, loadConfig, type Config } from "./config";
 import { openDatabase } from "./db/client";
 import { migrateDatabase } from "./db/migrate";
 import { createLogger } from "./logger";
-import { createServer, setServing } from "./server";
+import { createServer } from "./server";
 import { serverCredentials } from "./tls";
 
 async function main(): Promise<void> {
@@ -19,7 +19,7 @@ async function main(): Promise<void> {
   logger.info({ backend: database.backend }, "database ready");
 
   const developmentSecret = config.auth.key.kind === "development" ? loadDevelopmentSecret(config.dataDir) : undefined;
-  const { server, health, close } = await createServer({
+  const app = await createServer({
     database,
     logger,
     reflection: config.reflection,
@@ -27,21 +27,24 @@ async function main(): Promise<void> {
     deadlines: { defaultMs: config.defaultDeadlineMs, maxMs: config.maxDeadlineMs },
     verifier: createTokenVerifier(config.auth, { developmentSecret }),
   });
-  const port = await server.listen(`${config.host}:${config.port}`, serverCredentials(config.tls));
-  setServing(health, true);
+  const port = await app.server.listen(`${config.host}:${config.port}`, serverCredentials(config.tls));
+  app.serve();
   logger.info({ host: config.host, port, tls: config.tls !== undefined, mtls: config.tls?.clientCa !== undefined }, "listening");
   if (developmentSecret !== undefined) await printHowToCall(config, port, developmentSecret);
 
+  let stopping = false;
   const stop = async (signal: string) => {
-    logger.info({ signal }, "shutting down");
-    setServing(health, false);
-    await server.shutdown();
-    await close();
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal, graceMs: config.shutdownGraceMs }, "shutting down");
+    const graceful = await app.shutdown(config.shutdownGraceMs);
     await database.close();
-    process.exit(0);
+    logger.info({ graceful }, "stopped");
+    // Non-zero tells the orchestrator that calls were cut off.
+    process.exit(graceful ? 0 : 1);
   };
-  process.once("SIGTERM", (signal) => void stop(signal));
-  process.once("SIGINT", (signal) => void stop(signal));
+  process.on("SIGTERM", (signal) => void stop(signal));
+  process.on("SIGINT", (signal) => void stop(signal));
 }
 
 /** For `make run` with no JWT configuration: a ready token and a call that uses it. */

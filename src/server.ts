@@ -15,6 +15,8 @@ import type { TokenVerifier } from "./auth/token-verifier";
 import { createAuthMiddleware } from "./middleware/auth";
 import { createDeadlineMiddleware } from "./middleware/deadline";
 import { createLoggingMiddleware } from "./middleware/logging";
+import { createTerminator, createTerminatorMiddleware } from "./middleware/terminator";
+import { startHealthMonitor, type HealthMonitor } from "./health-monitor";
 import { requestIdMiddleware } from "./middleware/request-id";
 import { listenForPriceChanges } from "./repos/price-changes";
 import { createProductRepo } from "./repos/product-repo";
@@ -48,7 +50,16 @@ export interface ProductServer {
   /** Health status per service, watched by grpc.health.v1 clients. */
   readonly health: HealthState;
   readonly priceWatch: PriceWatchHub;
-  /** Stops listening for price changes; call after the server has shut down. */
+  /** Call once listening: reports SERVING, then follows the database's reachability. */
+  serve(): void;
+  /**
+   * Graceful shutdown: NOT_SERVING at once, new calls refused, streams ended
+   * with UNAVAILABLE, unary calls in flight left to finish. Past `graceMs`
+   * the remaining calls are cancelled. Resolves to whether it was graceful.
+   * The database stays open: it is the caller's.
+   */
+  shutdown(graceMs: number): Promise<boolean>;
+  /** Stops health monitoring and listening for price changes (after the server has stopped). */
   close(): Promise<void>;
 }
 
@@ -68,14 +79,19 @@ export async function createServer(deps: ServerDeps): Promise<ProductServer> {
 
   // nice-grpc hands these options to grpc-js's Server, which runs the interceptors.
   const server = createGrpcServer({ interceptors: [callDeadlineInterceptor] } as ChannelOptions);
+  const terminator = createTerminator();
+  const terminatorMiddleware = createTerminatorMiddleware(terminator);
   // The order of the chain is fixed here and only here: the request id
   // first, so every later step can log it; errors inside logging, so the
-  // logged code is the one the client gets; the deadline before auth, so a
-  // slow key fetch is bounded too. Health and reflection need no token.
+  // logged code is the one the client gets; the terminator outside the
+  // deadline, so shutdown reaches every stream's handler; the deadline
+  // before auth, so a slow key fetch is bounded too. Health and reflection
+  // need no token, but their streams end at shutdown too.
   server
     .with(requestIdMiddleware)
     .with(createLoggingMiddleware(logger))
     .with(createErrorsMiddleware(logger))
+    .with(terminatorMiddleware)
     .with(createDeadlineMiddleware({ ...deps.deadlines, longLived: LONG_LIVED_METHODS }))
     .with(createAuthMiddleware({ verifier: deps.verifier, requiredScopes: REQUIRED_SCOPES }))
     .add(ProductServiceDefinition, productService);
@@ -84,12 +100,46 @@ export async function createServer(deps: ServerDeps): Promise<ProductServer> {
   // NOT_SERVING until the caller says otherwise: a probe must not route
   // traffic to a server that is not ready.
   setServing(health, false);
-  server.add(HealthDefinition, HealthServiceImpl(health));
+  server.with(terminatorMiddleware).add(HealthDefinition, HealthServiceImpl(health));
   if (deps.reflection) {
-    server.add(ServerReflectionService, ServerReflection(descriptorSet, [PRODUCT_SERVICE_NAME]));
+    server.with(terminatorMiddleware).add(ServerReflectionService, ServerReflection(descriptorSet, [PRODUCT_SERVICE_NAME]));
   }
 
-  return { server, health, priceWatch, close: unlisten };
+  let monitor: HealthMonitor | undefined;
+  const stopMonitoring = () => monitor?.stop();
+
+  return {
+    server,
+    health,
+    priceWatch,
+    serve() {
+      setServing(health, true);
+      monitor = startHealthMonitor({ database, logger, onChange: (serving) => setServing(health, serving) });
+    },
+    async shutdown(graceMs) {
+      stopMonitoring();
+      setServing(health, false);
+      // One turn for health watchers to be sent NOT_SERVING before their streams end.
+      await new Promise((resolve) => setImmediate(resolve));
+      terminator.terminate();
+      let timer: NodeJS.Timeout | undefined;
+      const graceful = await Promise.race([
+        server.shutdown().then(() => true),
+        new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), graceMs))),
+      ]);
+      clearTimeout(timer);
+      if (!graceful) {
+        logger.warn({ graceMs }, "calls still running after the grace period: cancelling them");
+        server.forceShutdown();
+      }
+      await unlisten();
+      return graceful;
+    },
+    async close() {
+      stopMonitoring();
+      await unlisten();
+    },
+  };
 }
 
 export function setServing(health: HealthState, serving: boolean): void {

@@ -1,7 +1,11 @@
 // Failures reach clients as status codes with messages written by the
 // service: no SQL, stack trace or driver text. The full error goes to the log.
 import { sql } from "drizzle-orm";
+import { createClient } from "nice-grpc";
 import { Status } from "nice-grpc-common";
+import { HealthDefinition } from "nice-grpc-server-health";
+import { HealthCheckResponse_ServingStatus } from "nice-grpc-server-health/lib/proto/grpc/health/v1/health";
+import { PRODUCT_SERVICE_NAME } from "../../src/server";
 import { openDatabase } from "../../src/db/client";
 import { migrateDatabase } from "../../src/db/migrate";
 import { createPostgresDatabase, POSTGRES_BACKEND, TEST_BACKENDS, type TestDatabase } from "../support/database";
@@ -72,5 +76,26 @@ describe.each(POSTGRES_BACKEND === undefined ? [] : [POSTGRES_BACKEND])("the dat
     }
     proxy.restore();
     expect((await server.client.getProduct({ id: created.id })).id).toBe(created.id);
+  });
+
+  test("health turns NOT_SERVING while the database is cut off and SERVING once it is back, with no restart", async () => {
+    const health = createClient(HealthDefinition, server.channel);
+    const seen: HealthCheckResponse_ServingStatus[] = [];
+    const controller = new AbortController();
+    const watching = (async () => {
+      for await (const { status } of health.watch({ service: PRODUCT_SERVICE_NAME }, { signal: controller.signal })) seen.push(status);
+    })().catch(() => undefined);
+    const until = async (status: HealthCheckResponse_ServingStatus) => {
+      for (let i = 0; i < 100 && seen[seen.length - 1] !== status; i += 1) await new Promise((resolve) => setTimeout(resolve, 100));
+      return seen[seen.length - 1];
+    };
+    expect(await until(HealthCheckResponse_ServingStatus.SERVING)).toBe(HealthCheckResponse_ServingStatus.SERVING);
+    proxy.cut();
+    expect(await until(HealthCheckResponse_ServingStatus.NOT_SERVING)).toBe(HealthCheckResponse_ServingStatus.NOT_SERVING);
+    expect((await health.check({ service: "" })).status).toBe(HealthCheckResponse_ServingStatus.NOT_SERVING);
+    proxy.restore();
+    expect(await until(HealthCheckResponse_ServingStatus.SERVING)).toBe(HealthCheckResponse_ServingStatus.SERVING);
+    controller.abort();
+    await watching;
   });
 });

@@ -8,7 +8,7 @@ import { SCOPES } from "../../src/auth/scopes";
 import { createTokenVerifier } from "../../src/auth/token-verifier";
 import type { AuthConfig } from "../../src/config";
 import { createLogger } from "../../src/logger";
-import { createServer, setServing, type ProductServer, type ServerDeps } from "../../src/server";
+import { createServer, type ProductServer, type ServerDeps } from "../../src/server";
 import type { TestDatabase } from "./database";
 
 export interface TestServer {
@@ -49,7 +49,7 @@ export async function startTestServer(
     ...overrides,
   });
   const port = await app.server.listen("127.0.0.1:0", credentials);
-  setServing(app.health, true);
+  app.serve();
   const address = `127.0.0.1:${port}`;
   const channel = createChannel(address);
   // The test's own client has every scope; auth tests make their own.

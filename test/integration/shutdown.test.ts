@@ -1,0 +1,132 @@
+// Graceful shutdown of the real server process on SIGTERM, on PostgreSQL
+// (another session's lock keeps a unary call in flight for as long as the test
+// wants): health turns NOT_SERVING, new calls are refused, the unary call
+// finishes, streams end with UNAVAILABLE, and the process exits 0 within the
+// grace period — or non-zero when a call outlives it.
+import postgres from "postgres";
+import { createChannel, createClient, Metadata } from "nice-grpc";
+import { Status } from "nice-grpc-common";
+import { HealthDefinition } from "nice-grpc-server-health";
+import { HealthCheckResponse_ServingStatus } from "nice-grpc-server-health/lib/proto/grpc/health/v1/health";
+import { ProductServiceDefinition, type WatchRequest } from "../../gen/product/v1/product";
+import { openDatabase } from "../../src/db/client";
+import { migrateDatabase } from "../../src/db/migrate";
+import { createPostgresDatabase } from "../support/database";
+import { newProduct, rpcError, streamOf } from "../support/products";
+import { startServerProcess, type ServerProcess } from "../support/processes/server-process";
+import { TEST_AUTH, TEST_SECRET, testToken } from "../support/server";
+import { requestChannel, updatesReader } from "../support/streams";
+
+const adminUrl = process.env.TEST_DATABASE_URL;
+const describeOnPostgres = adminUrl === undefined ? describe.skip : describe;
+
+describeOnPostgres("SIGTERM", () => {
+  let url: string;
+  let drop: () => Promise<void>;
+  let locker: postgres.Sql;
+
+  beforeAll(async () => {
+    const database = await createPostgresDatabase(adminUrl as string);
+    ({ url, drop } = database);
+    const handle = await openDatabase({ url, dataDir: "unused" });
+    await migrateDatabase(handle);
+    await handle.close();
+    locker = postgres(url, { max: 2, onnotice: () => undefined });
+  });
+  afterAll(async () => {
+    await locker.end();
+    await drop();
+  });
+
+  async function start(graceMs: number): Promise<{ server: ServerProcess; client: ReturnType<typeof makeClient>; address: string }> {
+    const server = await startServerProcess({
+      DATABASE_URL: url,
+      JWT_SECRET: TEST_SECRET,
+      JWT_ISSUER: TEST_AUTH.issuer,
+      JWT_AUDIENCE: TEST_AUTH.audience,
+      SHUTDOWN_GRACE_MS: String(graceMs),
+    });
+    const address = `127.0.0.1:${server.port}`;
+    return { server, address, client: makeClient(address, await testToken()) };
+  }
+
+  function makeClient(address: string, token: string) {
+    return createClient(ProductServiceDefinition, createChannel(address), { "*": { metadata: Metadata({ authorization: `Bearer ${token}` }) } });
+  }
+
+  async function waitForLockWaiter(): Promise<void> {
+    for (let i = 0; i < 100; i += 1) {
+      const [row] = await locker`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`;
+      if ((row?.n ?? 0) > 0) return;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    throw new Error("the unary call never reached the lock");
+  }
+
+  test("lets the unary call finish, ends streams with UNAVAILABLE, refuses new calls and exits 0", async () => {
+    const { server, client, address } = await start(10_000);
+    const { products } = await client.batchCreateProducts(streamOf(Array.from({ length: 5_000 }, (_, i) => newProduct(i, "shutdown"))));
+    const product = products[0]!;
+
+    const health = createClient(HealthDefinition, createChannel(address));
+    const healthUpdates: HealthCheckResponse_ServingStatus[] = [];
+    const healthWatch = (async () => {
+      for await (const update of health.watch({ service: "" })) healthUpdates.push(update.status);
+    })().catch((error: unknown) => error);
+
+    const watchRequests = requestChannel<WatchRequest>();
+    const watch = updatesReader(client.watchPrices(watchRequests));
+    watchRequests.send({ productIds: [product.id] });
+    await watch.waitFor(1);
+
+    const list = client.listProducts({ category: "shutdown", pageSize: 0, pageToken: "" })[Symbol.asyncIterator]();
+    await list.next(); // then the reader stalls
+
+    await locker.begin(async (tx) => {
+      await tx`LOCK TABLE products IN ACCESS EXCLUSIVE MODE`;
+      const slowUnary = client.updatePrice({ id: product.id, price: 77 });
+      await waitForLockWaiter();
+      const signalledAt = Date.now();
+      server.child.kill("SIGTERM");
+
+      await watch.done;
+      expect(watch.failure).toMatchObject({ code: Status.UNAVAILABLE, details: "server shutting down" });
+      expect(await healthWatch).toMatchObject({ code: Status.UNAVAILABLE });
+      expect(healthUpdates).toEqual([HealthCheckResponse_ServingStatus.SERVING, HealthCheckResponse_ServingStatus.NOT_SERVING]);
+      expect(Status[(await rpcError(client.getProduct({ id: product.id }))).code]).toBe("UNAVAILABLE");
+
+      await tx`SELECT pg_sleep(0.3)`;
+      // Not awaited here: the call can only finish once this transaction ends.
+      return { slowUnary, signalledAt };
+    }).then(async ({ slowUnary, signalledAt }) => {
+      expect((await slowUnary).product?.price).toBe(77);
+      let drained = 1;
+      const ended = await (async () => {
+        for (;;) {
+          const next = await list.next();
+          if (next.done) return "completed";
+          drained += 1;
+        }
+      })().catch((error: { code: Status; details: string }) => `${Status[error.code]}: ${error.details}`);
+      expect(ended).toBe("UNAVAILABLE: server shutting down");
+      expect(drained).toBeLessThan(5_000);
+      expect(await server.exited).toBe(0);
+      expect(Date.now() - signalledAt).toBeLessThan(10_000);
+    });
+  });
+
+  test("past the grace period it cancels what is left and exits non-zero", async () => {
+    const { server, client } = await start(500);
+    const product = await client.createProduct(newProduct(1));
+    await locker.begin(async (tx) => {
+      await tx`LOCK TABLE products IN ACCESS EXCLUSIVE MODE`;
+      const slowUnary = client.updatePrice({ id: product.id, price: 5 }).catch((error: { code: Status }) => Status[error.code]);
+      await waitForLockWaiter();
+      const signalledAt = Date.now();
+      server.child.kill("SIGTERM");
+      expect(await server.exited).toBe(1);
+      expect(Date.now() - signalledAt).toBeGreaterThanOrEqual(450);
+      expect(await slowUnary).toMatch(/CANCELLED|UNAVAILABLE/);
+    });
+  });
+});

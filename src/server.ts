@@ -4,8 +4,7 @@
 import type { ChannelOptions } from "@grpc/grpc-js";
 import { createServer as createGrpcServer, type Server } from "nice-grpc";
 import { HealthDefinition, HealthServiceImpl, HealthState } from "nice-grpc-server-health";
-import { ServerReflection, ServerReflectionService } from "nice-grpc-server-reflection";
-import { descriptorSet } from "../gen/descriptor_set";
+import { ServerReflectionService } from "nice-grpc-server-reflection";
 import { ProductServiceDefinition } from "../gen/product/v1/product";
 import type { DatabaseHandle } from "./db/client";
 import type { Logger } from "./logger";
@@ -15,6 +14,7 @@ import type { TokenVerifier } from "./auth/token-verifier";
 import { createAuthMiddleware } from "./middleware/auth";
 import { createDeadlineMiddleware } from "./middleware/deadline";
 import { createLoggingMiddleware } from "./middleware/logging";
+import { createReflection, ServerReflectionV1AlphaService } from "./reflection";
 import { createTerminator, createTerminatorMiddleware } from "./middleware/terminator";
 import { startHealthMonitor, type HealthMonitor } from "./health-monitor";
 import { requestIdMiddleware } from "./middleware/request-id";
@@ -102,7 +102,9 @@ export async function createServer(deps: ServerDeps): Promise<ProductServer> {
   setServing(health, false);
   server.with(terminatorMiddleware).add(HealthDefinition, HealthServiceImpl(health));
   if (deps.reflection) {
-    server.with(terminatorMiddleware).add(ServerReflectionService, ServerReflection(descriptorSet, [PRODUCT_SERVICE_NAME]));
+    const reflection = createReflection([PRODUCT_SERVICE_NAME]);
+    server.with(terminatorMiddleware).add(ServerReflectionService, reflection);
+    server.with(terminatorMiddleware).add(ServerReflectionV1AlphaService, reflection);
   }
 
   let monitor: HealthMonitor | undefined;

@@ -6,6 +6,7 @@ import { createTokenVerifier } from "./auth/token-verifier";
 import { ConfigError, loadConfig, type Config } from "./config";
 import { openDatabase } from "./db/client";
 import { migrateDatabase } from "./db/migrate";
+import { createMetrics, startMetricsServer } from "./metrics";
 import { createLogger } from "./logger";
 import { createServer } from "./server";
 import { serverCredentials } from "./tls";
@@ -19,6 +20,7 @@ async function main(): Promise<void> {
   logger.info({ backend: database.backend }, "database ready");
 
   const developmentSecret = config.auth.key.kind === "development" ? loadDevelopmentSecret(config.dataDir) : undefined;
+  const metrics = config.metricsPort === undefined ? undefined : createMetrics({ connectionsInUse: () => database.connectionsInUse() });
   const app = await createServer({
     database,
     logger,
@@ -26,7 +28,11 @@ async function main(): Promise<void> {
     limits: { batchMaxItems: config.batchMaxItems, watchMaxIds: config.watchMaxIds },
     deadlines: { defaultMs: config.defaultDeadlineMs, maxMs: config.maxDeadlineMs },
     verifier: createTokenVerifier(config.auth, { developmentSecret }),
+    metrics,
   });
+  const metricsServer =
+    metrics === undefined || config.metricsPort === undefined ? undefined : await startMetricsServer(metrics.registry, config.host, config.metricsPort);
+  if (metricsServer !== undefined) logger.info({ port: metricsServer.port }, "metrics at /metrics");
   const port = await app.server.listen(`${config.host}:${config.port}`, serverCredentials(config.tls));
   app.serve();
   logger.info({ host: config.host, port, tls: config.tls !== undefined, mtls: config.tls?.clientCa !== undefined }, "listening");
@@ -38,6 +44,7 @@ async function main(): Promise<void> {
     stopping = true;
     logger.info({ signal, graceMs: config.shutdownGraceMs }, "shutting down");
     const graceful = await app.shutdown(config.shutdownGraceMs);
+    await metricsServer?.close();
     await database.close();
     logger.info({ graceful }, "stopped");
     // Non-zero tells the orchestrator that calls were cut off.

@@ -14,6 +14,7 @@ import type { TokenVerifier } from "./auth/token-verifier";
 import { createAuthMiddleware } from "./middleware/auth";
 import { createDeadlineMiddleware } from "./middleware/deadline";
 import { createLoggingMiddleware } from "./middleware/logging";
+import type { CallMetrics } from "./metrics";
 import { createReflection, ServerReflectionV1AlphaService } from "./reflection";
 import { createTerminator, createTerminatorMiddleware } from "./middleware/terminator";
 import { startHealthMonitor, type HealthMonitor } from "./health-monitor";
@@ -41,6 +42,8 @@ export interface ServerDeps {
   readonly limits: ProductServiceLimits;
   readonly deadlines: { readonly defaultMs: number; readonly maxMs: number };
   readonly verifier: TokenVerifier;
+  /** Where call metrics go; none when absent. */
+  readonly metrics?: CallMetrics;
   /** Serve gRPC reflection (grpcurl, buf curl). */
   readonly reflection: boolean;
 }
@@ -89,7 +92,7 @@ export async function createServer(deps: ServerDeps): Promise<ProductServer> {
   // need no token, but their streams end at shutdown too.
   server
     .with(requestIdMiddleware)
-    .with(createLoggingMiddleware(logger))
+    .with(createLoggingMiddleware(logger, deps.metrics))
     .with(createErrorsMiddleware(logger))
     .with(terminatorMiddleware)
     .with(createDeadlineMiddleware({ ...deps.deadlines, longLived: LONG_LIVED_METHODS }))

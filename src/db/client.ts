@@ -8,7 +8,7 @@ import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
 import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
 import { drizzle as drizzlePostgres } from "drizzle-orm/postgres-js";
 import postgres from "postgres";
-import { cancellableSql } from "./query-signal";
+import { instrumentedSql, type QueryGauge } from "./query-signal";
 import * as schema from "./schema";
 
 export type Schema = typeof schema;
@@ -29,6 +29,8 @@ export interface DatabaseHandle {
   withAdvisoryLock<T>(key: number, work: () => Promise<T>): Promise<T>;
   /** A cheap round trip, for health checks. */
   ping(): Promise<void>;
+  /** Connections busy with a query or held by the service (PGlite: its one). */
+  connectionsInUse(): number;
   close(): Promise<void>;
 }
 
@@ -59,7 +61,10 @@ async function openPostgres(url: string, poolMax: number, drizzleConfig: Drizzle
     onnotice: () => undefined,
     connection: { application_name: "product-service" },
   });
-  const db = drizzlePostgres(cancellableSql(sql), drizzleConfig) as unknown as Database;
+  const queries: QueryGauge = { active: 0 };
+  // Connections set aside from the pool: LISTEN's, and the migration lock's.
+  let held = 0;
+  const db = drizzlePostgres(instrumentedSql(sql, queries), drizzleConfig) as unknown as Database;
   return {
     backend: "postgres",
     db,
@@ -67,12 +72,17 @@ async function openPostgres(url: string, poolMax: number, drizzleConfig: Drizzle
       // postgres.js keeps one dedicated connection for LISTEN and re-issues
       // it after a reconnect, so a restarted database is heard again.
       const subscription = await sql.listen(channel, onPayload);
-      return () => subscription.unlisten();
+      held += 1;
+      return async () => {
+        held -= 1;
+        await subscription.unlisten();
+      };
     },
     async withAdvisoryLock(key, work) {
       // A session-level lock belongs to one connection: reserve it for the
       // whole span so the unlock runs where the lock was taken.
       const connection = await sql.reserve();
+      held += 1;
       try {
         await connection`SELECT pg_advisory_lock(${key})`;
         try {
@@ -82,10 +92,14 @@ async function openPostgres(url: string, poolMax: number, drizzleConfig: Drizzle
         }
       } finally {
         connection.release();
+        held -= 1;
       }
     },
     async ping() {
       await sql`SELECT 1`;
+    },
+    connectionsInUse() {
+      return Math.min(queries.active, poolMax) + held;
     },
     async close() {
       await sql.end({ timeout: 5 });
@@ -115,6 +129,9 @@ async function openPglite(dataDir: string, drizzleConfig: DrizzleConfig): Promis
     },
     async ping() {
       await client.query("SELECT 1");
+    },
+    connectionsInUse() {
+      return 1;
     },
     async close() {
       await client.close();

@@ -18,26 +18,34 @@ export function runWithoutQuerySignal<T>(work: () => T): T {
   return storage.run(undefined, work);
 }
 
-/** postgres.js's `sql`, whose queries are cancelled when the current call's signal aborts. */
-export function cancellableSql(sql: Sql): Sql {
+/** Counts the queries of an instrumented client that have not settled. */
+export interface QueryGauge {
+  active: number;
+}
+
+/**
+ * postgres.js's `sql`, whose queries are cancelled when the current call's
+ * signal aborts, and counted while they run (each holds a pool connection).
+ */
+export function instrumentedSql(sql: Sql, gauge: QueryGauge): Sql {
   return new Proxy(sql, {
     get(target, property, receiver) {
       if (property !== "unsafe") return Reflect.get(target, property, receiver);
       return (...args: Parameters<Sql["unsafe"]>) => {
         const query = target.unsafe(...args);
         const signal = storage.getStore();
-        if (signal === undefined) return query;
-        if (signal.aborted) {
-          query.cancel();
-          return query;
-        }
         const cancel = () => query.cancel();
-        signal.addEventListener("abort", cancel, { once: true });
+        if (signal?.aborted) cancel();
+        else signal?.addEventListener("abort", cancel, { once: true });
+        gauge.active += 1;
         // Attach after the caller has set the query up (Drizzle calls .values()
         // on it synchronously); then() starts it, so never before that.
         queueMicrotask(() => {
-          const forget = () => signal.removeEventListener("abort", cancel);
-          query.then(forget, forget);
+          const settled = () => {
+            gauge.active -= 1;
+            signal?.removeEventListener("abort", cancel);
+          };
+          query.then(settled, settled);
         });
         return query;
       };

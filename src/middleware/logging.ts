@@ -1,9 +1,11 @@
 // One structured log line per call: method, status code, duration, request
 // id, peer, and for streams the number of messages each way. Never a token
-// or a message body.
+// or a message body. The same observation feeds the call metrics, so each
+// message is counted once for both.
 import { isAbortError } from "abort-controller-x";
 import { ServerError, Status, type CallContext, type ServerMiddlewareCall } from "nice-grpc-common";
 import type { Logger } from "../logger";
+import type { CallMetrics } from "../metrics";
 import type { RequestIdContext } from "./request-id";
 
 function statusOf(error: unknown, signal: AbortSignal): Status {
@@ -13,12 +15,13 @@ function statusOf(error: unknown, signal: AbortSignal): Status {
   return Status.INTERNAL;
 }
 
-export function createLoggingMiddleware(logger: Logger) {
+export function createLoggingMiddleware(logger: Logger, metrics?: CallMetrics) {
   return async function* loggingMiddleware<Request, Response>(
     call: ServerMiddlewareCall<Request, Response>,
     context: CallContext & RequestIdContext,
   ) {
     const started = process.hrtime.bigint();
+    metrics?.started(call.method);
     let received = 0;
     let sent = 0;
     let code = Status.OK;
@@ -45,11 +48,13 @@ export function createLoggingMiddleware(logger: Logger) {
     } finally {
       // A stream the client cancelled ends here without an error.
       if (code === Status.OK && context.signal.aborted) code = Status.CANCELLED;
+      const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
+      metrics?.handled(call.method, Status[code], durationMs / 1000, sent, received);
       const line: Record<string, unknown> = {
         requestId: context.requestId,
         method: call.method.path,
         code: Status[code],
-        durationMs: Number(process.hrtime.bigint() - started) / 1e6,
+        durationMs,
         peer: context.peer,
       };
       if (call.requestStream) line.received = received;

@@ -3,6 +3,7 @@
 // into every log line of the call, so one id follows a request across services.
 import { randomUUID } from "node:crypto";
 import type { CallContext, ServerMiddlewareCall } from "nice-grpc-common";
+import { runWithRequestId } from "../request-context";
 
 export const REQUEST_ID_HEADER = "x-request-id";
 
@@ -20,8 +21,14 @@ export function requestIdFrom(incoming: string | undefined): string {
 export async function* requestIdMiddleware<Request, Response>(
   call: ServerMiddlewareCall<Request, Response, RequestIdContext>,
   context: CallContext,
-) {
+): AsyncGenerator<Response, Response | void, undefined> {
   const requestId = requestIdFrom(context.metadata.get(REQUEST_ID_HEADER));
   context.header.set(REQUEST_ID_HEADER, requestId);
-  return yield* call.next(call.request, { ...context, requestId });
+  // Each step of the handler runs with the id in scope (src/request-context.ts).
+  const iterator: AsyncGenerator<Response, Response | void, undefined> = call.next(call.request, { ...context, requestId });
+  for (;;) {
+    const result = await runWithRequestId(requestId, () => iterator.next());
+    if (result.done) return result.value;
+    yield result.value;
+  }
 }

@@ -1,0 +1,188 @@
+// The typed client against real servers: deadlines, retries, request ids,
+// typed errors and null for NOT_FOUND.
+import postgres from "postgres";
+import { ServerCredentials } from "@grpc/grpc-js";
+import { createServer as createGrpcServer, ServerError, type Server } from "nice-grpc";
+import { Status } from "nice-grpc-common";
+import { ProductServiceDefinition, type ProductServiceImplementation } from "../../gen/product/v1/product";
+import { createProductClient, ProductClientError, type ProductClient } from "../../src/client";
+import { requestIdMiddleware } from "../../src/middleware/request-id";
+import { POSTGRES_BACKEND, TEST_BACKENDS, type TestDatabase } from "../support/database";
+import { newProduct, UNKNOWN_ID } from "../support/products";
+import { startTestServer, testToken, type TestServer } from "../support/server";
+
+/** A ProductService whose methods are `partial`'s, the rest UNIMPLEMENTED. */
+function partialService(partial: Partial<ProductServiceImplementation>): ProductServiceImplementation {
+  const unimplemented = async () => {
+    throw new ServerError(Status.UNIMPLEMENTED, "not here");
+  };
+  const unimplementedStream = async function* () {
+    yield* [];
+    throw new ServerError(Status.UNIMPLEMENTED, "not here");
+  };
+  return {
+    getProduct: unimplemented,
+    createProduct: unimplemented,
+    deleteProduct: unimplemented,
+    updatePrice: unimplemented,
+    batchCreateProducts: unimplemented,
+    listProducts: unimplementedStream,
+    watchPrices: unimplementedStream,
+    ...partial,
+  };
+}
+
+async function failure(call: Promise<unknown>): Promise<ProductClientError> {
+  try {
+    await call;
+  } catch (error) {
+    if (error instanceof ProductClientError) return error;
+    throw error;
+  }
+  throw new Error("expected the call to fail");
+}
+
+describe.each(TEST_BACKENDS)("the typed client against the real server on $name", (backend) => {
+  let database: TestDatabase;
+  let server: TestServer;
+  let client: ProductClient;
+
+  beforeAll(async () => {
+    database = await backend.open();
+    server = await startTestServer(database);
+    const token = await testToken();
+    client = createProductClient({ address: server.address, insecure: true, tokenProvider: () => token });
+  });
+  afterAll(async () => {
+    client.close();
+    await server.close();
+    await database.close();
+  });
+
+  test("getProduct returns the product, or null on NOT_FOUND; other failures are typed errors", async () => {
+    const created = await client.createProduct(newProduct(1));
+    expect(await client.getProduct(created.id)).toEqual(created);
+    expect(await client.getProduct(UNKNOWN_ID)).toBeNull();
+    const error = await failure(client.getProduct("not-a-uuid"));
+    expect(error.code).toBe(Status.INVALID_ARGUMENT);
+    expect(error.codeName).toBe("INVALID_ARGUMENT");
+    expect(error.details).toBe("id: must be a UUID");
+    expect(error.requestId).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  test("a request id given by the caller reaches the server's log", async () => {
+    await client.getProduct(UNKNOWN_ID, { requestId: "caller-chosen-7" });
+    expect(server.logs.find((line) => line.requestId === "caller-chosen-7")).toMatchObject({ code: "NOT_FOUND" });
+  });
+
+  test("the request id a calling service received is the one in the callee's log line", async () => {
+    // A second service, with the same request-id middleware, whose handler calls this one.
+    const gateway = createGrpcServer();
+    gateway.with(requestIdMiddleware).add(
+      ProductServiceDefinition,
+      partialService({
+        async getProduct(request) {
+          const product = await client.getProduct(request.id);
+          if (product === null) throw new ServerError(Status.NOT_FOUND, "not found");
+          return product;
+        },
+      }),
+    );
+    const port = await gateway.listen("127.0.0.1:0", ServerCredentials.createInsecure());
+    const caller = createProductClient({ address: `127.0.0.1:${port}`, insecure: true });
+    try {
+      const created = await client.createProduct(newProduct(2));
+      await caller.getProduct(created.id, { requestId: "edge-request-123" });
+      expect(server.logs.find((line) => line.requestId === "edge-request-123")).toMatchObject({ method: "/product.v1.ProductService/GetProduct", code: "OK" });
+    } finally {
+      caller.close();
+      await gateway.shutdown();
+    }
+  });
+});
+
+describe.each(POSTGRES_BACKEND === undefined ? [] : [POSTGRES_BACKEND])("the client's default deadline on $name", (backend) => {
+  test("a call to a handler slowed past it fails with a typed DEADLINE_EXCEEDED at that deadline", async () => {
+    const database = await backend.open();
+    const server = await startTestServer(database);
+    const token = await testToken();
+    const client = createProductClient({ address: server.address, insecure: true, token, defaultDeadlineMs: 300 });
+    const locker = postgres(database.url as string, { max: 1, onnotice: () => undefined });
+    try {
+      const created = await client.createProduct(newProduct(1));
+      await locker.begin(async (tx) => {
+        await tx`LOCK TABLE products IN ACCESS EXCLUSIVE MODE`;
+        const started = Date.now();
+        const error = await failure(client.getProduct(created.id));
+        const elapsed = Date.now() - started;
+        expect(error.code).toBe(Status.DEADLINE_EXCEEDED);
+        expect(elapsed).toBeGreaterThanOrEqual(280);
+        expect(elapsed).toBeLessThan(1_000);
+      });
+    } finally {
+      await locker.end();
+      client.close();
+      await server.close();
+      await database.close();
+    }
+  });
+});
+
+describe("retries", () => {
+  let server: Server;
+  let address: string;
+  const calls = { getProduct: 0, createProduct: 0 };
+  let failuresBeforeSuccess = 0;
+
+  beforeAll(async () => {
+    // A server that answers UNAVAILABLE as told, as a replica going away does.
+    server = createGrpcServer();
+    server.add(
+      ProductServiceDefinition,
+      partialService({
+        async getProduct(request) {
+          calls.getProduct += 1;
+          if (calls.getProduct <= failuresBeforeSuccess) throw new ServerError(Status.UNAVAILABLE, "try another replica");
+          return { id: request.id, name: "found", price: 1, category: "", inStock: true, tags: [] };
+        },
+        async createProduct() {
+          calls.createProduct += 1;
+          throw new ServerError(Status.UNAVAILABLE, "try another replica");
+        },
+      }),
+    );
+    address = `127.0.0.1:${await server.listen("127.0.0.1:0", ServerCredentials.createInsecure())}`;
+  });
+  afterAll(() => server.shutdown());
+  beforeEach(() => {
+    calls.getProduct = 0;
+    calls.createProduct = 0;
+  });
+
+  test("an idempotent read is retried on UNAVAILABLE until it succeeds", async () => {
+    failuresBeforeSuccess = 2;
+    const client = createProductClient({ address, insecure: true, retry: { maxAttempts: 5, initialBackoffMs: 5, maxBackoffMs: 20 } });
+    expect(await client.getProduct(UNKNOWN_ID)).toMatchObject({ name: "found" });
+    expect(calls.getProduct).toBe(3);
+    client.close();
+  });
+
+  test("retries stop within the call's deadline", async () => {
+    failuresBeforeSuccess = Number.POSITIVE_INFINITY;
+    const client = createProductClient({ address, insecure: true, defaultDeadlineMs: 300, retry: { maxAttempts: 1_000, initialBackoffMs: 20, maxBackoffMs: 100 } });
+    const started = Date.now();
+    const error = await failure(client.getProduct(UNKNOWN_ID));
+    expect(Date.now() - started).toBeLessThan(600);
+    expect(["UNAVAILABLE", "DEADLINE_EXCEEDED"]).toContain(error.codeName);
+    expect(calls.getProduct).toBeGreaterThan(1);
+    expect(calls.getProduct).toBeLessThan(1_000);
+    client.close();
+  });
+
+  test("a write is never repeated", async () => {
+    const client = createProductClient({ address, insecure: true, retry: { maxAttempts: 5, initialBackoffMs: 5, maxBackoffMs: 20 } });
+    expect((await failure(client.createProduct(newProduct(1)))).code).toBe(Status.UNAVAILABLE);
+    expect(calls.createProduct).toBe(1);
+    client.close();
+  });
+});

@@ -61,5 +61,8 @@ test: $(DEPS) ## Run every test (PGlite always; PostgreSQL too when TEST_DATABAS
 run: build ## Start the server on HOST:PORT (embedded PGlite under DATA_DIR unless DATABASE_URL is set).
 	node dist/src/main.js
 
+bench: $(DEPS) ## Benchmark the server against a raw grpc-js baseline (BENCH_DATABASE_URL, default local PostgreSQL).
+	node test/support/processes/run-ts.cjs test/bench/run.ts
+
 token: build ## Print a token with SCOPES (default: both), signed as the server checks it.
 	@node dist/src/cli/token.js "$(SCOPES)"

@@ -1,0 +1,206 @@
+// The load generator: one scenario per process, so its CPU is its own and
+// is reported beside the servers'. Raw grpc-js clients with the ts-proto
+// codecs; every status code is counted.
+// Usage: load.ts '<scenario JSON>'  → prints one JSON result line
+import { readFileSync } from "node:fs";
+import { credentials, makeGenericClientConstructor, Metadata, type Client, type ServiceError } from "@grpc/grpc-js";
+import { productGrpcDefinition } from "./grpc-definition";
+
+const ProductClient = makeGenericClientConstructor(productGrpcDefinition, "ProductService");
+type Calls = Record<string, (...args: unknown[]) => unknown>;
+
+interface Common {
+  readonly address: string;
+  readonly token?: string;
+}
+type Scenario = Common &
+  (
+    | { kind: "get"; connections: number; concurrency: number; durationMs: number; idCount: number; idPrefix: string }
+    | { kind: "create"; connections: number; concurrency: number; durationMs: number }
+    | { kind: "list"; streams: number; durationMs: number; category: string }
+    | { kind: "batch"; streams: number; items: number }
+    | { kind: "watch"; watchers: number; connections: number; productIds: string[]; perWatcher: number; updates: number; intervalMs: number }
+    | { kind: "stall"; category: string; stallMs: number; serverPid: number }
+  );
+
+const scenario = JSON.parse(process.argv[2] as string) as Scenario;
+const codes: Record<string, number> = {};
+const count = (code: string) => (codes[code] = (codes[code] ?? 0) + 1);
+const metadata = new Metadata();
+if (scenario.token !== undefined) metadata.set("authorization", `Bearer ${scenario.token}`);
+
+function clients(n: number): Calls[] {
+  // A local subchannel pool per client: n clients, n TCP connections.
+  return Array.from({ length: n }, () => new ProductClient(scenario.address, credentials.createInsecure(), { "grpc.use_local_subchannel_pool": 1 }) as unknown as Calls);
+}
+const codeOf = (error: ServiceError | null) => (error === null ? "OK" : String(error.code));
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
+}
+
+function unary(client: Calls, method: string, request: unknown): Promise<{ code: string; response: unknown }> {
+  return new Promise((resolve) => client[method]!(request, metadata, (error: ServiceError | null, response: unknown) => resolve({ code: codeOf(error), response })));
+}
+
+async function closedLoop(concurrency: number, connections: number, durationMs: number, call: (client: Calls) => Promise<string>) {
+  const pool = clients(connections);
+  const latencies: number[] = [];
+  const until = Date.now() + durationMs;
+  const started = process.hrtime.bigint();
+  await Promise.all(
+    Array.from({ length: concurrency }, async (_, i) => {
+      const client = pool[i % connections] as Calls;
+      while (Date.now() < until) {
+        const t0 = process.hrtime.bigint();
+        count(await call(client));
+        latencies.push(Number(process.hrtime.bigint() - t0) / 1e6);
+      }
+    }),
+  );
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  latencies.sort((a, b) => a - b);
+  for (const client of pool) (client as unknown as Client).close();
+  return { calls: latencies.length, perSecond: latencies.length / seconds, p50Ms: percentile(latencies, 50), p99Ms: percentile(latencies, 99) };
+}
+
+function readStream(stream: NodeJS.ReadableStream & { cancel?(): void }, onMessage: () => void): Promise<string> {
+  return new Promise((resolve) => {
+    stream.on("data", onMessage);
+    stream.on("error", (error: ServiceError) => resolve(codeOf(error)));
+    stream.on("end", () => resolve("OK"));
+  });
+}
+
+async function run(): Promise<Record<string, unknown>> {
+  switch (scenario.kind) {
+    case "get": {
+      const { idCount, idPrefix } = scenario;
+      return closedLoop(scenario.concurrency, scenario.connections, scenario.durationMs, async (client) => {
+        const n = Math.floor(Math.random() * idCount);
+        return (await unary(client, "getProduct", { id: `${idPrefix}${n.toString(16).padStart(12, "0")}` })).code;
+      });
+    }
+    case "create":
+      return closedLoop(scenario.concurrency, scenario.connections, scenario.durationMs, async (client) =>
+        (await unary(client, "createProduct", { name: "bench product", price: 9.99, categoryId: "bench-create", tags: ["bench"] })).code,
+      );
+    case "list": {
+      const pool = clients(scenario.streams);
+      let products = 0;
+      const until = Date.now() + scenario.durationMs;
+      const started = process.hrtime.bigint();
+      await Promise.all(
+        pool.map(async (client) => {
+          while (Date.now() < until) {
+            const stream = client.listProducts!({ category: scenario.category, pageSize: 0, pageToken: "" }, metadata) as NodeJS.ReadableStream;
+            count(await readStream(stream, () => (products += 1)));
+          }
+        }),
+      );
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      for (const client of pool) (client as unknown as Client).close();
+      return { products, perSecond: products / seconds };
+    }
+    case "batch": {
+      const pool = clients(scenario.streams);
+      const started = process.hrtime.bigint();
+      let created = 0;
+      await Promise.all(
+        pool.map(
+          (client, s) =>
+            new Promise<void>((resolve) => {
+              const call = client.batchCreateProducts!(metadata, (error: ServiceError | null, response: { createdCount: number }) => {
+                count(codeOf(error));
+                created += response?.createdCount ?? 0;
+                resolve();
+              }) as NodeJS.WritableStream & { write(message: unknown): boolean };
+              let i = 0;
+              const pump = () => {
+                while (i < scenario.items) {
+                  const ok = call.write({ name: `batch ${s}-${i}`, price: i % 100, categoryId: "bench-batch", tags: ["bench"] });
+                  i += 1;
+                  if (!ok) return void call.once("drain", pump);
+                }
+                call.end();
+              };
+              pump();
+            }),
+        ),
+      );
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      for (const client of pool) (client as unknown as Client).close();
+      return { products: created, perSecond: created / seconds };
+    }
+    case "watch": {
+      const pool = clients(scenario.connections);
+      const sentAt = new Map<string, number>();
+      const latencies: number[] = [];
+      let expected = 0;
+      const watching = new Map<string, number>(); // product → watchers
+      const streams: { cancel(): void }[] = [];
+      let ready = 0;
+      await new Promise<void>((resolve) => {
+        for (let w = 0; w < scenario.watchers; w += 1) {
+          const ids = Array.from({ length: scenario.perWatcher }, (_, k) => scenario.productIds[(w + k * 7) % scenario.productIds.length] as string);
+          for (const id of new Set(ids)) watching.set(id, (watching.get(id) ?? 0) + 1);
+          const stream = (pool[w % scenario.connections] as Calls).watchPrices!(metadata) as NodeJS.ReadWriteStream & { write(m: unknown): boolean; cancel(): void };
+          let initial = new Set(ids).size;
+          stream.on("data", (update: { productId: string; newPrice: number }) => {
+            if (initial > 0) {
+              initial -= 1;
+              if (initial === 0 && ++ready === scenario.watchers) resolve();
+              return;
+            }
+            const at = sentAt.get(`${update.productId}:${update.newPrice}`);
+            if (at !== undefined) latencies.push(Number(process.hrtime.bigint()) / 1e6 - at);
+          });
+          stream.on("error", (error: ServiceError) => count(codeOf(error)));
+          stream.write({ productIds: ids });
+          streams.push(stream);
+        }
+      });
+      const writer = clients(1)[0] as Calls;
+      for (let u = 0; u < scenario.updates; u += 1) {
+        const id = scenario.productIds[u % scenario.productIds.length] as string;
+        const price = 10_000 + u;
+        expected += watching.get(id) ?? 0;
+        sentAt.set(`${id}:${price}`, Number(process.hrtime.bigint()) / 1e6);
+        count((await unary(writer, "updatePrice", { id, price })).code);
+        await new Promise((resolve) => setTimeout(resolve, scenario.intervalMs));
+      }
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      for (const stream of streams) stream.cancel();
+      for (const client of pool) (client as unknown as Client).close();
+      (writer as unknown as Client).close();
+      latencies.sort((a, b) => a - b);
+      return { expected, delivered: latencies.length, fraction: latencies.length / Math.max(expected, 1), p50Ms: percentile(latencies, 50), p99Ms: percentile(latencies, 99) };
+    }
+    case "stall": {
+      const rss = () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${scenario.serverPid}/status`, "utf8"))?.[1] ?? 0) * 1024;
+      const before = rss();
+      const [client] = clients(1) as [Calls];
+      const stream = client.listProducts!({ category: scenario.category, pageSize: 0, pageToken: "" }, metadata) as NodeJS.ReadableStream;
+      let products = 0;
+      stream.pause();
+      await new Promise((resolve) => stream.once("readable", resolve));
+      let peak = before;
+      const until = Date.now() + scenario.stallMs;
+      while (Date.now() < until) {
+        peak = Math.max(peak, rss());
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      stream.resume();
+      count(await readStream(stream, () => (products += 1)));
+      (client as unknown as Client).close();
+      return { rssBefore: before, rssPeakStalled: peak, growthMiB: (peak - before) / 2 ** 20, products };
+    }
+  }
+}
+
+void run().then((result) => {
+  const cpu = process.cpuUsage();
+  process.stdout.write(`${JSON.stringify({ ...result, codes, loadCpuSeconds: (cpu.user + cpu.system) / 1e6 })}\n`);
+  process.exit(0);
+});

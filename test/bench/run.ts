@@ -1,0 +1,182 @@
+// make bench: the product server (as `make run` starts it: full middleware
+// chain, auth on, logs written) against a raw grpc-js baseline, in the same
+// run, in alternating rounds; medians and ratios to the baseline.
+// BENCH_SMOKE=1 runs the same code on tiny sizes in seconds (CI).
+import { spawn, type ChildProcess } from "node:child_process";
+import { createWriteStream, mkdtempSync, readFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import readline from "node:readline";
+import postgres from "postgres";
+import { signToken } from "../../src/auth/development-secret";
+import { openDatabase } from "../../src/db/client";
+import { migrateDatabase } from "../../src/db/migrate";
+import { createPostgresDatabase } from "../support/database";
+import { seed, seededId } from "./seed";
+
+const ROOT = path.resolve(__dirname, "../..");
+const RUN_TS = path.join(ROOT, "test/support/processes/run-ts.cjs");
+const SMOKE = process.env.BENCH_SMOKE === "1";
+const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
+const SECRET = "bench-secret-that-is-at-least-32-bytes-long";
+const AUTH = { issuer: "product-service", audience: "product-service" };
+
+const SIZES = SMOKE
+  ? { seeded: 2_000, list: 500, rounds: 1, getMs: 500, listMs: 500, createMs: 500, batchStreams: 2, batchItems: 200, watchers: 20, watchConnections: 2, updates: 10, huge: 5_000, stallMs: 500 }
+  : { seeded: 100_000, list: 10_000, rounds: 3, getMs: 10_000, listMs: 8_000, createMs: 8_000, batchStreams: 10, batchItems: 10_000, watchers: 1_000, watchConnections: 10, updates: 100, huge: 1_000_000, stallMs: 10_000 };
+
+interface Running {
+  readonly name: string;
+  readonly child: ChildProcess;
+  readonly address: string;
+}
+
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in clock ticks
+}
+
+function lines(child: ChildProcess, onLine: (line: string) => void): void {
+  readline.createInterface({ input: child.stdout! }).on("line", onLine);
+}
+
+async function startProductServer(databaseUrl: string, logFile: string): Promise<Running> {
+  const child = spawn(process.execPath, [path.join(ROOT, "dist/src/main.js")], {
+    env: { ...process.env, DATABASE_URL: databaseUrl, PORT: "0", HOST: "127.0.0.1", JWT_SECRET: SECRET, LOG_LEVEL: "info", DATABASE_POOL_MAX: "10" },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const log = createWriteStream(logFile);
+  const port = await new Promise<number>((resolve) => {
+    lines(child, (line) => {
+      log.write(`${line}\n`);
+      if (line.includes('"msg":"listening"')) resolve((JSON.parse(line) as { port: number }).port);
+    });
+  });
+  return { name: "product", child, address: `127.0.0.1:${port}` };
+}
+
+async function startBaseline(databaseUrl: string): Promise<Running> {
+  const child = spawn(process.execPath, [RUN_TS, path.join(__dirname, "baseline-server.ts")], {
+    env: { ...process.env, DATABASE_URL: databaseUrl },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const port = await new Promise<number>((resolve) => lines(child, (line) => resolve((JSON.parse(line) as { port: number }).port)));
+  return { name: "baseline", child, address: `127.0.0.1:${port}` };
+}
+
+type Result = { [figure: string]: number | Record<string, number>; codes: Record<string, number>; serverCpuSeconds: number; loadCpuSeconds: number };
+
+async function load(server: Running, scenario: Record<string, unknown>): Promise<Result> {
+  const before = cpuSeconds(server.child.pid!);
+  const child = spawn(process.execPath, [RUN_TS, path.join(__dirname, "load.ts"), JSON.stringify({ address: server.address, ...scenario })], { stdio: ["ignore", "pipe", "inherit"] });
+  let output = "";
+  child.stdout!.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  await new Promise((resolve) => child.on("exit", resolve));
+  const result = JSON.parse(output) as Result;
+  result.serverCpuSeconds = cpuSeconds(server.child.pid!) - before;
+  return result;
+}
+
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted.length === 0 ? Number.NaN : (sorted[Math.floor((sorted.length - 1) / 2)] as number);
+};
+const failed = (results: Result[]) => results.some((r) => Object.keys(r.codes).some((code) => code !== "OK"));
+const fmt = (value: number, digits = 0) => (Number.isFinite(value) ? value.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits }) : "—");
+
+async function main(): Promise<void> {
+  const build = spawn(path.join(ROOT, "node_modules/.bin/tsc"), ["-p", "tsconfig.build.json"], { cwd: ROOT, stdio: "inherit" });
+  await new Promise((resolve) => build.on("exit", resolve));
+
+  const database = await createPostgresDatabase(ADMIN_URL);
+  const sql = postgres(database.url, { max: 2, onnotice: () => undefined });
+  const servers: Running[] = [];
+  try {
+    const handle = await openDatabase({ url: database.url, dataDir: "unused" });
+    await migrateDatabase(handle);
+    await handle.close();
+    process.stderr.write(`seeding ${SIZES.seeded} products (+${SIZES.huge} for the memory scenario)\n`);
+    const others = SIZES.seeded - SIZES.list;
+    const next = await seed(sql, { categories: { "bench-list": SIZES.list, ...Object.fromEntries(Array.from({ length: 9 }, (_, i) => [`c${i}`, Math.floor(others / 9)])) } });
+    await seed(sql, { categories: { huge: SIZES.huge } }, next);
+    await sql`ANALYZE products`;
+
+    const logDir = mkdtempSync(path.join(os.tmpdir(), "bench-logs-"));
+    const product = await startProductServer(database.url, path.join(logDir, "product-server.log"));
+    const baseline = await startBaseline(database.url);
+    servers.push(product, baseline);
+    const token = await signToken(SECRET, AUTH, ["products:read", "products:write"], { expiresIn: "2h" });
+
+    const scenarios = {
+      get: { kind: "get", connections: 4, concurrency: 64, durationMs: SIZES.getMs, idCount: SIZES.seeded, idPrefix: seededId(0).slice(0, 24) },
+      list: { kind: "list", streams: 4, durationMs: SIZES.listMs, category: "bench-list" },
+      create: { kind: "create", connections: 4, concurrency: 64, durationMs: SIZES.createMs },
+    } as const;
+    const results: Record<string, Record<string, Result[]>> = { get: { product: [], baseline: [] }, list: { product: [], baseline: [] }, create: { product: [], baseline: [] } };
+    for (let round = 0; round < SIZES.rounds; round += 1) {
+      for (const [name, scenario] of Object.entries(scenarios)) {
+        // Alternate who goes first, so neither always runs on a warmer machine.
+        for (const server of round % 2 === 0 ? [baseline, product] : [product, baseline]) {
+          const result = await load(server, { ...scenario, token: server === product ? token : undefined });
+          results[name]![server.name]!.push(result);
+          process.stderr.write(`round ${round + 1} ${name} ${server.name}: ${JSON.stringify(result)}\n`);
+        }
+      }
+    }
+
+    const batch: Result[] = [];
+    const copy: number[] = [];
+    for (let round = 0; round < SIZES.rounds; round += 1) {
+      batch.push(await load(product, { kind: "batch", streams: SIZES.batchStreams, items: SIZES.batchItems, token }));
+      const rows = SIZES.batchStreams * SIZES.batchItems;
+      const started = process.hrtime.bigint();
+      const writable = await sql`COPY products (name, price, category, tags) FROM STDIN`.writable();
+      for (let i = 0; i < rows; i += 1) {
+        if (!writable.write(`batch ${i}\t${i % 100}\tbench-copy\t{bench}\n`)) await new Promise((resolve) => writable.once("drain", resolve));
+      }
+      await new Promise<void>((resolve, reject) => writable.end((error?: Error | null) => (error ? reject(error) : resolve())));
+      copy.push(rows / (Number(process.hrtime.bigint() - started) / 1e9));
+      process.stderr.write(`round ${round + 1} batch: ${JSON.stringify(batch[round])} copy: ${fmt(copy[round]!)} products/s\n`);
+    }
+
+    const watchIds = Array.from({ length: 100 }, (_, i) => seededId(SIZES.list + i));
+    const watch = await load(product, { kind: "watch", watchers: SIZES.watchers, connections: SIZES.watchConnections, productIds: watchIds, perWatcher: 10, updates: SIZES.updates, intervalMs: 20, token });
+    process.stderr.write(`watch: ${JSON.stringify(watch)}\n`);
+    const stall = await load(product, { kind: "stall", category: "huge", stallMs: SIZES.stallMs, serverPid: product.child.pid, token });
+    process.stderr.write(`stall: ${JSON.stringify(stall)}\n`);
+
+    const row = (figure: string, base: number | undefined, ours: number, unit: string, target: string, met: boolean, isFailed: boolean, digits = 0) => {
+      const ratio = base === undefined ? "" : `${fmt(ours / base, 2)}×`;
+      return `| ${figure} | ${base === undefined ? "" : fmt(base, digits)} | ${fmt(ours, digits)} ${unit} | ${ratio} | ${target} | ${isFailed ? "FAILED (errors)" : met ? "met" : "NOT met"} |`;
+    };
+    const m = (name: string, server: string, key: string) => median(results[name]![server]!.map((r) => r[key] as number));
+    const getRatio = m("get", "product", "perSecond") / m("get", "baseline", "perSecond");
+    const table = [
+      "| figure | baseline | product server | ratio | target | |",
+      "| --- | --- | --- | --- | --- | --- |",
+      row("GetProduct calls/s (64 callers, 4 conns)", m("get", "baseline", "perSecond"), m("get", "product", "perSecond"), "", "≥ 3.0×", getRatio >= 3, failed([...results.get!.product!, ...results.get!.baseline!])),
+      row("GetProduct p50 ms", m("get", "baseline", "p50Ms"), m("get", "product", "p50Ms"), "", "", true, false, 2),
+      row("GetProduct p99 ms", m("get", "baseline", "p99Ms"), m("get", "product", "p99Ms"), "", "≤ baseline", m("get", "product", "p99Ms") <= m("get", "baseline", "p99Ms"), false, 2),
+      row("ListProducts products/s (4 streams)", m("list", "baseline", "perSecond"), m("list", "product", "perSecond"), "", "≥ 1.5×", m("list", "product", "perSecond") >= 1.5 * m("list", "baseline", "perSecond"), failed([...results.list!.product!, ...results.list!.baseline!])),
+      row("BatchCreateProducts products/s vs COPY", median(copy), median(batch.map((r) => r.perSecond as number)), "", "≥ 0.5×", median(batch.map((r) => r.perSecond as number)) >= 0.5 * median(copy), failed(batch)),
+      row("CreateProduct calls/s (64 callers)", m("create", "baseline", "perSecond"), m("create", "product", "perSecond"), "", "≥ 1.0×", m("create", "product", "perSecond") >= m("create", "baseline", "perSecond"), failed([...results.create!.product!, ...results.create!.baseline!])),
+      row("WatchPrices delivered fraction", undefined, watch.fraction as number, "", "100%", watch.fraction === 1, failed([watch]), 3),
+      row("WatchPrices delivery p50 / p99 ms", undefined, watch.p99Ms as number, `(p50 ${fmt(watch.p50Ms as number, 1)})`, "p99 ≤ 100 ms", (watch.p99Ms as number) <= 100, false, 1),
+      row(`RSS growth, stalled ${fmt(SIZES.huge)}-product stream, MiB`, undefined, stall.growthMiB as number, "", "< 64 MiB", (stall.growthMiB as number) < 64 && stall.products === SIZES.huge, failed([stall]), 1),
+    ];
+    const cpu = (name: string, server: string, key: "serverCpuSeconds" | "loadCpuSeconds") => median(results[name]![server]!.map((r) => r[key]));
+    const cpuLines = Object.keys(scenarios).map(
+      (name) => `- ${name}: server CPU s (baseline / product): ${fmt(cpu(name, "baseline", "serverCpuSeconds"), 1)} / ${fmt(cpu(name, "product", "serverCpuSeconds"), 1)}; load generator CPU s: ${fmt(cpu(name, "baseline", "loadCpuSeconds"), 1)} / ${fmt(cpu(name, "product", "loadCpuSeconds"), 1)}`,
+    );
+    process.stdout.write(`\n${SMOKE ? "SMOKE RUN (tiny sizes; figures mean nothing)\n\n" : ""}medians of ${SIZES.rounds} round(s), ${os.cpus().length} cores, Node ${process.version}\n\n${table.join("\n")}\n\n${cpuLines.join("\n")}\n`);
+    const anyFailed = table.some((line) => line.includes("FAILED"));
+    if (anyFailed) process.exitCode = 1;
+  } finally {
+    for (const server of servers) server.child.kill("SIGTERM");
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    await sql.end();
+    await database.drop();
+  }
+}
+
+void main();

@@ -7,7 +7,7 @@ import { ConfigError, loadConfig, type Config } from "./config";
 import { openDatabase } from "./db/client";
 import { migrateDatabase } from "./db/migrate";
 import { createMetrics, startMetricsServer } from "./metrics";
-import { createLogger } from "./logger";
+import { createLogger, flushLogs } from "./logger";
 import { createServer } from "./server";
 import { serverCredentials } from "./tls";
 
@@ -36,6 +36,7 @@ async function main(): Promise<void> {
   const port = await app.server.listen(`${config.host}:${config.port}`, serverCredentials(config.tls));
   app.serve();
   logger.info({ host: config.host, port, tls: config.tls !== undefined, mtls: config.tls?.clientCa !== undefined }, "listening");
+  flushLogs(logger);
   if (developmentSecret !== undefined) await printHowToCall(config, port, developmentSecret);
 
   let stopping = false;
@@ -47,6 +48,7 @@ async function main(): Promise<void> {
     await metricsServer?.close();
     await database.close();
     logger.info({ graceful }, "stopped");
+    flushLogs(logger);
     // Non-zero tells the orchestrator that calls were cut off.
     process.exit(graceful ? 0 : 1);
   };

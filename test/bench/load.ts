@@ -3,6 +3,8 @@
 // codecs; every status code is counted.
 // Usage: load.ts '<scenario JSON>'  → prints one JSON result line
 import { readFileSync } from "node:fs";
+import http2 from "node:http2";
+import { CreateProductRequest, GetProductRequest } from "../../gen/product/v1/product";
 import { credentials, makeGenericClientConstructor, Metadata, type Client, type ServiceError } from "@grpc/grpc-js";
 import { productGrpcDefinition } from "./grpc-definition";
 
@@ -40,29 +42,66 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
 }
 
-function unary(client: Calls, method: string, request: unknown): Promise<{ code: string; response: unknown }> {
-  return new Promise((resolve) => client[method]!(request, metadata, (error: ServiceError | null, response: unknown) => resolve({ code: codeOf(error), response })));
+/**
+ * Unary calls straight over node:http2, as h2load or ghz would make them:
+ * grpc-js's client costs more CPU per call than the servers under test, and
+ * on two cores the generator would measure itself.
+ */
+function rawUnaryClients(n: number) {
+  const sessions = Array.from({ length: n }, () => http2.connect(`http://${scenario.address}`));
+  const headers = (path: string) => ({
+    ":method": "POST",
+    ":path": path,
+    "content-type": "application/grpc",
+    te: "trailers",
+    ...(scenario.token === undefined ? {} : { authorization: `Bearer ${scenario.token}` }),
+  });
+  return {
+    call(index: number, path: string, message: Uint8Array): Promise<string> {
+      const frame = Buffer.alloc(5 + message.length);
+      frame.writeUInt32BE(message.length, 1);
+      frame.set(message, 5);
+      return new Promise((resolve) => {
+        let code = "no status";
+        const stream = (sessions[index % n] as http2.ClientHttp2Session).request(headers(path));
+        const statusOf = (h: http2.IncomingHttpHeaders) => {
+          const value = h["grpc-status"];
+          if (value !== undefined) code = value === "0" ? "OK" : String(value);
+        };
+        stream.on("response", statusOf);
+        stream.on("trailers", statusOf);
+        stream.on("data", () => undefined);
+        stream.on("close", () => resolve(code));
+        stream.on("error", () => undefined);
+        stream.end(frame);
+      });
+    },
+    close: () => sessions.forEach((session) => session.close()),
+  };
 }
 
-async function closedLoop(concurrency: number, connections: number, durationMs: number, call: (client: Calls) => Promise<string>) {
-  const pool = clients(connections);
+async function rawClosedLoop(concurrency: number, connections: number, durationMs: number, path: string, message: () => Uint8Array) {
+  const raw = rawUnaryClients(connections);
   const latencies: number[] = [];
   const until = Date.now() + durationMs;
   const started = process.hrtime.bigint();
   await Promise.all(
     Array.from({ length: concurrency }, async (_, i) => {
-      const client = pool[i % connections] as Calls;
       while (Date.now() < until) {
         const t0 = process.hrtime.bigint();
-        count(await call(client));
+        count(await raw.call(i, path, message()));
         latencies.push(Number(process.hrtime.bigint() - t0) / 1e6);
       }
     }),
   );
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  raw.close();
   latencies.sort((a, b) => a - b);
-  for (const client of pool) (client as unknown as Client).close();
   return { calls: latencies.length, perSecond: latencies.length / seconds, p50Ms: percentile(latencies, 50), p99Ms: percentile(latencies, 99) };
+}
+
+function unary(client: Calls, method: string, request: unknown): Promise<{ code: string; response: unknown }> {
+  return new Promise((resolve) => client[method]!(request, metadata, (error: ServiceError | null, response: unknown) => resolve({ code: codeOf(error), response })));
 }
 
 function readStream(stream: NodeJS.ReadableStream & { cancel?(): void }, onMessage: () => void): Promise<string> {
@@ -77,15 +116,15 @@ async function run(): Promise<Record<string, unknown>> {
   switch (scenario.kind) {
     case "get": {
       const { idCount, idPrefix } = scenario;
-      return closedLoop(scenario.concurrency, scenario.connections, scenario.durationMs, async (client) => {
+      return rawClosedLoop(scenario.concurrency, scenario.connections, scenario.durationMs, "/product.v1.ProductService/GetProduct", () => {
         const n = Math.floor(Math.random() * idCount);
-        return (await unary(client, "getProduct", { id: `${idPrefix}${n.toString(16).padStart(12, "0")}` })).code;
+        return GetProductRequest.encode({ id: `${idPrefix}${n.toString(16).padStart(12, "0")}` }).finish();
       });
     }
-    case "create":
-      return closedLoop(scenario.concurrency, scenario.connections, scenario.durationMs, async (client) =>
-        (await unary(client, "createProduct", { name: "bench product", price: 9.99, categoryId: "bench-create", tags: ["bench"] })).code,
-      );
+    case "create": {
+      const message = CreateProductRequest.encode({ name: "bench product", price: 9.99, categoryId: "bench-create", tags: ["bench"] }).finish();
+      return rawClosedLoop(scenario.concurrency, scenario.connections, scenario.durationMs, "/product.v1.ProductService/CreateProduct", () => message);
+    }
     case "list": {
       const pool = clients(scenario.streams);
       let products = 0;

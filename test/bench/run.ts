@@ -3,7 +3,7 @@
 // run, in alternating rounds; medians and ratios to the baseline.
 // BENCH_SMOKE=1 runs the same code on tiny sizes in seconds (CI).
 import { spawn, type ChildProcess } from "node:child_process";
-import { createWriteStream, mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync, openSync, readFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import readline from "node:readline";
@@ -19,6 +19,11 @@ const RUN_TS = path.join(ROOT, "test/support/processes/run-ts.cjs");
 const SMOKE = process.env.BENCH_SMOKE === "1";
 const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
 const SECRET = "bench-secret-that-is-at-least-32-bytes-long";
+/** BENCH_SCENARIOS=get,list runs only those (get, list, create, batch, watch, stall). */
+const ONLY = process.env.BENCH_SCENARIOS?.split(",");
+const wanted = (name: string) => ONLY === undefined || ONLY.includes(name);
+/** BENCH_PROFILE_DIR=dir: the product server writes a V8 CPU profile there (node --cpu-prof) when it stops. */
+const PROFILE_DIR = process.env.BENCH_PROFILE_DIR;
 const AUTH = { issuer: "product-service", audience: "product-service" };
 
 const SIZES = SMOKE
@@ -41,18 +46,21 @@ function lines(child: ChildProcess, onLine: (line: string) => void): void {
 }
 
 async function startProductServer(databaseUrl: string, logFile: string): Promise<Running> {
-  const child = spawn(process.execPath, [path.join(ROOT, "dist/src/main.js")], {
+  // Logs go to a file, as in production, not through a pipe this process must keep draining.
+  const log = openSync(logFile, "w");
+  const profile = PROFILE_DIR === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${PROFILE_DIR}`];
+  const child = spawn(process.execPath, [...profile, path.join(ROOT, "dist/src/main.js")], {
     env: { ...process.env, DATABASE_URL: databaseUrl, PORT: "0", HOST: "127.0.0.1", JWT_SECRET: SECRET, LOG_LEVEL: "info", DATABASE_POOL_MAX: "10" },
-    stdio: ["ignore", "pipe", "inherit"],
+    stdio: ["ignore", log, "inherit"],
   });
-  const log = createWriteStream(logFile);
-  const port = await new Promise<number>((resolve) => {
-    lines(child, (line) => {
-      log.write(`${line}\n`);
-      if (line.includes('"msg":"listening"')) resolve((JSON.parse(line) as { port: number }).port);
-    });
-  });
-  return { name: "product", child, address: `127.0.0.1:${port}` };
+  for (;;) {
+    const listening = readFileSync(logFile, "utf8")
+      .split("\n")
+      .find((line) => line.includes('"msg":"listening"'));
+    if (listening !== undefined) return { name: "product", child, address: `127.0.0.1:${(JSON.parse(listening) as { port: number }).port}` };
+    if (child.exitCode !== null) throw new Error("the product server exited before listening");
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }
 
 async function startBaseline(databaseUrl: string): Promise<Running> {
@@ -114,7 +122,7 @@ async function main(): Promise<void> {
     } as const;
     const results: Record<string, Record<string, Result[]>> = { get: { product: [], baseline: [] }, list: { product: [], baseline: [] }, create: { product: [], baseline: [] } };
     for (let round = 0; round < SIZES.rounds; round += 1) {
-      for (const [name, scenario] of Object.entries(scenarios)) {
+      for (const [name, scenario] of Object.entries(scenarios).filter(([name]) => wanted(name))) {
         // Alternate who goes first, so neither always runs on a warmer machine.
         for (const server of round % 2 === 0 ? [baseline, product] : [product, baseline]) {
           const result = await load(server, { ...scenario, token: server === product ? token : undefined });
@@ -126,7 +134,7 @@ async function main(): Promise<void> {
 
     const batch: Result[] = [];
     const copy: number[] = [];
-    for (let round = 0; round < SIZES.rounds; round += 1) {
+    for (let round = 0; round < (wanted("batch") ? SIZES.rounds : 0); round += 1) {
       batch.push(await load(product, { kind: "batch", streams: SIZES.batchStreams, items: SIZES.batchItems, token }));
       const rows = SIZES.batchStreams * SIZES.batchItems;
       const started = process.hrtime.bigint();
@@ -140,9 +148,10 @@ async function main(): Promise<void> {
     }
 
     const watchIds = Array.from({ length: 100 }, (_, i) => seededId(SIZES.list + i));
-    const watch = await load(product, { kind: "watch", watchers: SIZES.watchers, connections: SIZES.watchConnections, productIds: watchIds, perWatcher: 10, updates: SIZES.updates, intervalMs: 20, token });
+    const skipped = { codes: {}, serverCpuSeconds: Number.NaN, loadCpuSeconds: Number.NaN } as Result;
+    const watch = !wanted("watch") ? skipped : await load(product, { kind: "watch", watchers: SIZES.watchers, connections: SIZES.watchConnections, productIds: watchIds, perWatcher: 10, updates: SIZES.updates, intervalMs: 20, token });
     process.stderr.write(`watch: ${JSON.stringify(watch)}\n`);
-    const stall = await load(product, { kind: "stall", category: "huge", stallMs: SIZES.stallMs, serverPid: product.child.pid, token });
+    const stall = !wanted("stall") ? skipped : await load(product, { kind: "stall", category: "huge", stallMs: SIZES.stallMs, serverPid: product.child.pid, token });
     process.stderr.write(`stall: ${JSON.stringify(stall)}\n`);
 
     const row = (figure: string, base: number | undefined, ours: number, unit: string, target: string, met: boolean, isFailed: boolean, digits = 0) => {
@@ -173,7 +182,7 @@ async function main(): Promise<void> {
     if (anyFailed) process.exitCode = 1;
   } finally {
     for (const server of servers) server.child.kill("SIGTERM");
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    await Promise.all(servers.map((server) => new Promise((resolve) => (server.child.exitCode !== null ? resolve(null) : server.child.once("exit", resolve)))));
     await sql.end();
     await database.drop();
   }

@@ -3,6 +3,7 @@
 // stream could stay open for ever, so it is ended at once with UNAVAILABLE
 // "server shutting down", which tells the client to reconnect elsewhere.
 // (The card's nice-grpc-server-middleware-terminator does not exist on npm.)
+import { setMaxListeners } from "node:events";
 import { ServerError, Status, type CallContext, type ServerMiddlewareCall } from "nice-grpc-common";
 import { ShuttingDownError } from "../errors";
 
@@ -14,6 +15,8 @@ export interface Terminator {
 
 export function createTerminator(): Terminator {
   const controller = new AbortController();
+  // Every open stream listens on this one signal: thousands of listeners are expected, not a leak.
+  setMaxListeners(0, controller.signal);
   return { signal: controller.signal, terminate: () => controller.abort() };
 }
 

@@ -93,8 +93,10 @@ const failed = (results: Result[]) => results.some((r) => Object.keys(r.codes).s
 const fmt = (value: number, digits = 0) => (Number.isFinite(value) ? value.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits }) : "—");
 
 async function main(): Promise<void> {
-  const build = spawn(path.join(ROOT, "node_modules/.bin/tsc"), ["-p", "tsconfig.build.json"], { cwd: ROOT, stdio: "inherit" });
-  await new Promise((resolve) => build.on("exit", resolve));
+  if (process.env.BENCH_SKIP_BUILD !== "1") {
+    const build = spawn(path.join(ROOT, "node_modules/.bin/tsc"), ["-p", "tsconfig.build.json"], { cwd: ROOT, stdio: "inherit" });
+    await new Promise((resolve) => build.on("exit", resolve));
+  }
 
   const database = await createPostgresDatabase(ADMIN_URL);
   const sql = postgres(database.url, { max: 2, onnotice: () => undefined });

@@ -11,9 +11,9 @@ import { HealthCheckResponse_ServingStatus } from "nice-grpc-server-health/lib/p
 import { ProductServiceDefinition } from "../../gen/product/v1/product";
 import { REQUIRED_SCOPES, SCOPES } from "../../src/auth/scopes";
 import { createTokenVerifier } from "../../src/auth/token-verifier";
-import { TEST_BACKENDS, type TestDatabase } from "../support/database";
+import { TEST_BACKENDS } from "../support/database";
 import { newProduct, rpcError, streamOf, UNKNOWN_ID } from "../support/products";
-import { startTestServer, TEST_AUTH, TEST_SECRET, testToken, type TestServer } from "../support/server";
+import { serveForSuite, TEST_AUTH, TEST_SECRET, testToken } from "../support/server";
 
 const secretKey = new TextEncoder().encode(TEST_SECRET);
 const { publicKey, privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
@@ -47,17 +47,7 @@ function productClient(channel: Channel, authorization: string | undefined) {
 }
 
 describe.each(TEST_BACKENDS)("auth on $name", (backend) => {
-  let database: TestDatabase;
-  let server: TestServer;
-
-  beforeAll(async () => {
-    database = await backend.open();
-    server = await startTestServer(database);
-  });
-  afterAll(async () => {
-    await server.close();
-    await database.close();
-  });
+  const suite = serveForSuite(backend);
 
   const badTokens: [string, () => Promise<string | undefined>][] = [
     ["no authorization header", async () => undefined],
@@ -76,19 +66,19 @@ describe.each(TEST_BACKENDS)("auth on $name", (backend) => {
 
   test.each(badTokens)("%s is UNAUTHENTICATED on every method, echoing nothing", async (_, makeAuthorization) => {
     const authorization = await makeAuthorization();
-    const client = productClient(server.channel, authorization);
+    const client = productClient(suite.server.channel, authorization);
     for (const method of METHODS) {
       const error = await rpcError(CALLS[method](client));
       expect([method, Status[error.code]]).toEqual([method, "UNAUTHENTICATED"]);
       expect(error.details).toBe("a valid bearer token is required");
     }
-    const logs = JSON.stringify(server.logs);
+    const logs = JSON.stringify(suite.server.logs);
     const token = authorization?.split(" ")[1];
     if (token) expect(logs).not.toContain(token);
   });
 
   test("a read-only token may read but gets PERMISSION_DENIED on every write method", async () => {
-    const client = productClient(server.channel, `Bearer ${await testToken([SCOPES.read])}`);
+    const client = productClient(suite.server.channel, `Bearer ${await testToken([SCOPES.read])}`);
     for (const method of METHODS) {
       const required = REQUIRED_SCOPES.get(`/${ProductServiceDefinition.fullName}/${ProductServiceDefinition.methods[method].name}`);
       const outcome = await CALLS[method](client).then(
@@ -106,7 +96,7 @@ describe.each(TEST_BACKENDS)("auth on $name", (backend) => {
   });
 
   test("health answers without a token", async () => {
-    const health = createClient(HealthDefinition, server.channel);
+    const health = createClient(HealthDefinition, suite.server.channel);
     expect((await health.check({ service: "" })).status).toBe(HealthCheckResponse_ServingStatus.SERVING);
   });
 });

@@ -6,10 +6,10 @@ import { once } from "node:events";
 import path from "node:path";
 import type { CreateProductRequest } from "../../gen/product/v1/product";
 import postgres from "postgres";
-import { POSTGRES_BACKEND, TEST_BACKENDS, type TestDatabase } from "../support/database";
+import { POSTGRES_BACKEND, TEST_BACKENDS } from "../support/database";
 import { expectStatus, newProduct, productCount, streamOf } from "../support/products";
 import { PROJECT_ROOT } from "../support/commands";
-import { startTestServer, testToken, type TestServer } from "../support/server";
+import { serveForSuite, startTestServer, testToken } from "../support/server";
 
 const PROCESSES = path.join(PROJECT_ROOT, "test/support/processes");
 const RUN_TS = path.join(PROCESSES, "run-ts.cjs");
@@ -39,62 +39,50 @@ async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs = 
 }
 
 describe.each(TEST_BACKENDS)("BatchCreateProducts on $name", (backend) => {
-  let database: TestDatabase;
-  let server: TestServer;
   const CAP = 1_000;
-
-  beforeAll(async () => {
-    database = await backend.open();
-    server = await startTestServer(database, { limits: { batchMaxItems: CAP, watchMaxIds: 10 } });
-  });
-  afterAll(async () => {
-    await server.close();
-    await database.close();
-  });
+  const suite = serveForSuite(backend, { limits: { batchMaxItems: CAP, watchMaxIds: 10 } });
 
   test("creates every item, returning them in order with created_count", async () => {
     const items = Array.from({ length: 600 }, (_, i) => newProduct(i, "batch-ok"));
-    const response = await server.client.batchCreateProducts(streamOf(items));
+    const response = await suite.server.client.batchCreateProducts(streamOf(items));
     expect(response.createdCount).toBe(600);
     expect(response.products.map((p) => p.name)).toEqual(items.map((item) => item.name));
     expect(response.products.every((p) => p.id.length === 36 && p.inStock && p.createdAt instanceof Date)).toBe(true);
-    expect(await productCount(database.handle.db, "batch-ok")).toBe(600);
+    expect(await productCount(suite.database.handle.db, "batch-ok")).toBe(600);
   });
 
   test("an empty stream creates nothing and says so", async () => {
-    expect(await server.client.batchCreateProducts(streamOf([]))).toEqual({ products: [], createdCount: 0 });
+    expect(await suite.server.client.batchCreateProducts(streamOf([]))).toEqual({ products: [], createdCount: 0 });
   });
 
   test("an invalid 500th item is INVALID_ARGUMENT naming its index, and leaves zero new rows", async () => {
-    const before = await productCount(database.handle.db);
+    const before = await productCount(suite.database.handle.db);
     const items = Array.from({ length: 800 }, (_, i) => (i === 499 ? { ...newProduct(i, "batch-bad"), price: -5 } : newProduct(i, "batch-bad")));
-    await expectStatus(server.client.batchCreateProducts(streamOf(items)), Status.INVALID_ARGUMENT, "items[499].price: must not be negative");
-    expect(await productCount(database.handle.db)).toBe(before);
+    await expectStatus(suite.server.client.batchCreateProducts(streamOf(items)), Status.INVALID_ARGUMENT, "items[499].price: must not be negative");
+    expect(await productCount(suite.database.handle.db)).toBe(before);
   });
 
   test("a stream over the cap is INVALID_ARGUMENT and writes nothing", async () => {
-    const before = await productCount(database.handle.db);
+    const before = await productCount(suite.database.handle.db);
     const items = Array.from({ length: CAP + 1 }, (_, i) => newProduct(i, "batch-cap"));
-    await expectStatus(server.client.batchCreateProducts(streamOf(items)), Status.INVALID_ARGUMENT, `items: a batch may create at most ${CAP} products; nothing was written`);
-    expect(await productCount(database.handle.db)).toBe(before);
+    await expectStatus(suite.server.client.batchCreateProducts(streamOf(items)), Status.INVALID_ARGUMENT, `items: a batch may create at most ${CAP} products; nothing was written`);
+    expect(await productCount(suite.database.handle.db)).toBe(before);
   });
 
   test("a batch whose client goes away mid-stream leaves zero new rows", async () => {
-    const before = await productCount(database.handle.db);
-    const client = await startDoomedClient(server.address, 300, "batch-gone", "stall");
+    const before = await productCount(suite.database.handle.db);
+    const client = await startDoomedClient(suite.server.address, 300, "batch-gone", "stall");
     await new Promise((resolve) => setTimeout(resolve, 200)); // the server has received them all
     await client.kill();
-    await waitFor(() => server.logs.some((entry) => entry.method === BATCH_METHOD && entry.code === "CANCELLED" && entry.received === 300));
-    expect(await productCount(database.handle.db)).toBe(before);
+    await waitFor(() => suite.server.logs.some((entry) => entry.method === BATCH_METHOD && entry.code === "CANCELLED" && entry.received === 300));
+    expect(await productCount(suite.database.handle.db)).toBe(before);
   });
-
-
 
   test("a batch still streaming when its deadline passes is DEADLINE_EXCEEDED and leaves zero new rows", async () => {
     // A server whose ceiling is short: no call may take longer than 500 ms.
-    const strict = await startTestServer(database, { deadlines: { defaultMs: 200, maxMs: 500 } });
+    const strict = await startTestServer(suite.database, { deadlines: { defaultMs: 200, maxMs: 500 } });
     try {
-      const before = await productCount(database.handle.db);
+      const before = await productCount(suite.database.handle.db);
       async function* itemsThenStall(): AsyncGenerator<CreateProductRequest> {
         for (let i = 0; i < 300; i += 1) yield newProduct(i, "batch-deadline");
         await new Promise((resolve) => setTimeout(resolve, 1_500));
@@ -103,12 +91,11 @@ describe.each(TEST_BACKENDS)("BatchCreateProducts on $name", (backend) => {
       await expectStatus(strict.client.batchCreateProducts(itemsThenStall()), Status.DEADLINE_EXCEEDED, "deadline exceeded");
       expect(Date.now() - started).toBeLessThan(1_400);
       await new Promise((resolve) => setTimeout(resolve, 1_500));
-      expect(await productCount(database.handle.db)).toBe(before);
+      expect(await productCount(suite.database.handle.db)).toBe(before);
     } finally {
       await strict.close();
     }
   });
-
 
 });
 

@@ -117,7 +117,7 @@ describe.each(POSTGRES_BACKEND === undefined ? [] : [POSTGRES_BACKEND])("the cli
         const elapsed = Date.now() - started;
         expect(error.code).toBe(Status.DEADLINE_EXCEEDED);
         expect(elapsed).toBeGreaterThanOrEqual(280);
-        expect(elapsed).toBeLessThan(1_000);
+        expect(elapsed).toBeLessThan(2_000);
       });
     } finally {
       await locker.end();
@@ -172,7 +172,7 @@ describe("retries", () => {
     const client = createProductClient({ address, insecure: true, defaultDeadlineMs: 300, retry: { maxAttempts: 1_000, initialBackoffMs: 20, maxBackoffMs: 100 } });
     const started = Date.now();
     const error = await failure(client.getProduct(UNKNOWN_ID));
-    expect(Date.now() - started).toBeLessThan(600);
+    expect(Date.now() - started).toBeLessThan(1_500);
     expect(["UNAVAILABLE", "DEADLINE_EXCEEDED"]).toContain(error.codeName);
     expect(calls.getProduct).toBeGreaterThan(1);
     expect(calls.getProduct).toBeLessThan(1_000);

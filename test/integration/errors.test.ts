@@ -10,35 +10,26 @@ import { openDatabase } from "../../src/db/client";
 import { migrateDatabase } from "../../src/db/migrate";
 import { createPostgresDatabase, POSTGRES_BACKEND, TEST_BACKENDS, type TestDatabase } from "../support/database";
 import { expectStatus, newProduct } from "../support/products";
-import { startTestServer, type TestServer } from "../support/server";
+import { serveForSuite, startTestServer, type TestServer } from "../support/server";
 import { startTcpProxy, type TcpProxy } from "../support/tcp-proxy";
 
 const INTERNALS = /select|insert|update|products|column|relation|postgres|drizzle|Error:|at .*\(|\.ts:/i;
 
 describe.each(TEST_BACKENDS)("an unknown failure on $name", (backend) => {
-  let database: TestDatabase;
-  let server: TestServer;
-  beforeAll(async () => {
-    database = await backend.open();
-    server = await startTestServer(database);
-  });
-  afterAll(async () => {
-    await server.close();
-    await database.close();
-  });
+  const suite = serveForSuite(backend);
 
   test("is INTERNAL with a generic message carrying the request id; the log has the error", async () => {
-    const created = await server.client.createProduct(newProduct(1));
+    const created = await suite.server.client.createProduct(newProduct(1));
     // The schema drifts under the service (as after a bad manual change).
-    await database.handle.db.execute(sql`ALTER TABLE products RENAME COLUMN name TO title`);
+    await suite.database.handle.db.execute(sql`ALTER TABLE products RENAME COLUMN name TO title`);
     try {
-      const error = await expectStatus(server.client.updatePrice({ id: created.id, price: 2 }), Status.INTERNAL, /^internal error \(request id [0-9a-f-]{36}\)$/);
+      const error = await expectStatus(suite.server.client.updatePrice({ id: created.id, price: 2 }), Status.INTERNAL, /^internal error \(request id [0-9a-f-]{36}\)$/);
       expect(error.details).not.toMatch(INTERNALS);
       const requestId = /request id (.*)\)/.exec(error.details)![1];
-      const logged = server.logs.find((line) => line.msg === "unhandled error" && line.requestId === requestId);
+      const logged = suite.server.logs.find((line) => line.msg === "unhandled error" && line.requestId === requestId);
       expect(JSON.stringify(logged)).toMatch(/name/);
     } finally {
-      await database.handle.db.execute(sql`ALTER TABLE products RENAME COLUMN title TO name`);
+      await suite.database.handle.db.execute(sql`ALTER TABLE products RENAME COLUMN title TO name`);
     }
   });
 });

@@ -3,32 +3,22 @@
 import { Metadata, Status } from "nice-grpc-common";
 import type { Product } from "../../gen/product/v1/product";
 import { NEXT_PAGE_TOKEN_KEY } from "../../src/services/product-service";
-import { TEST_BACKENDS, type TestDatabase } from "../support/database";
+import { TEST_BACKENDS } from "../support/database";
 import { collect, expectStatus, newProduct, streamOf } from "../support/products";
-import { startTestServer, type TestServer } from "../support/server";
+import { serveForSuite, startTestServer } from "../support/server";
 
 describe.each(TEST_BACKENDS)("ListProducts on $name", (backend) => {
-  let database: TestDatabase;
-  let server: TestServer;
-
-  beforeAll(async () => {
-    database = await backend.open();
-    server = await startTestServer(database, { limits: { batchMaxItems: 20_000, watchMaxIds: 10 } });
-  });
-  afterAll(async () => {
-    await server.close();
-    await database.close();
-  });
+  const suite = serveForSuite(backend, { limits: { batchMaxItems: 20_000, watchMaxIds: 10 } });
 
   async function createInCategory(category: string, total: number): Promise<Product[]> {
-    const { products } = await server.client.batchCreateProducts(streamOf(Array.from({ length: total }, (_, i) => newProduct(i, category))));
+    const { products } = await suite.server.client.batchCreateProducts(streamOf(Array.from({ length: total }, (_, i) => newProduct(i, category))));
     return products;
   }
 
   /** One page: the products and the next-page-token trailer, if any. */
   async function page(request: { category?: string; pageSize: number; pageToken?: string }) {
     let trailer: Metadata | undefined;
-    const products = await collect(server.client.listProducts({ pageToken: "", ...request }, { onTrailer: (value) => (trailer = value) }));
+    const products = await collect(suite.server.client.listProducts({ pageToken: "", ...request }, { onTrailer: (value) => (trailer = value) }));
     return { products, next: trailer?.get(NEXT_PAGE_TOKEN_KEY) };
   }
 
@@ -70,7 +60,7 @@ describe.each(TEST_BACKENDS)("ListProducts on $name", (backend) => {
   });
 
   test("a negative page_size is INVALID_ARGUMENT", async () => {
-    await expectStatus(collect(server.client.listProducts({ pageSize: -1, pageToken: "" })), Status.INVALID_ARGUMENT, "page_size: must not be negative");
+    await expectStatus(collect(suite.server.client.listProducts({ pageSize: -1, pageToken: "" })), Status.INVALID_ARGUMENT, "page_size: must not be negative");
   });
 
   test("a tampered token, a made-up token, or a token used with another filter is INVALID_ARGUMENT", async () => {
@@ -83,13 +73,13 @@ describe.each(TEST_BACKENDS)("ListProducts on $name", (backend) => {
 
     for (const token of [tampered, "garbage", `${next}x`, "v1..", "v1.e30.AAAA"]) {
       await expectStatus(
-        collect(server.client.listProducts({ category: "tokens", pageSize: 1, pageToken: token })),
+        collect(suite.server.client.listProducts({ category: "tokens", pageSize: 1, pageToken: token })),
         Status.INVALID_ARGUMENT,
         "page_token: is not a page token issued by this service",
       );
     }
-    await expectStatus(collect(server.client.listProducts({ category: "other", pageSize: 1, pageToken: next! })), Status.INVALID_ARGUMENT, /page_token: was issued for another filter/);
-    await expectStatus(collect(server.client.listProducts({ pageSize: 1, pageToken: next! })), Status.INVALID_ARGUMENT, /another filter/);
+    await expectStatus(collect(suite.server.client.listProducts({ category: "other", pageSize: 1, pageToken: next! })), Status.INVALID_ARGUMENT, /page_token: was issued for another filter/);
+    await expectStatus(collect(suite.server.client.listProducts({ pageSize: 1, pageToken: next! })), Status.INVALID_ARGUMENT, /another filter/);
   });
 
   test("paging visits every product exactly once while others are being inserted", async () => {
@@ -102,7 +92,7 @@ describe.each(TEST_BACKENDS)("ListProducts on $name", (backend) => {
       seen.push(...result.products.map((p) => p.id));
       token = result.next;
       // Between pages, other clients add products to the same category.
-      await Promise.all([1, 2, 3].map((i) => server.client.createProduct(newProduct(1000 + inserted + i, "moving"))));
+      await Promise.all([1, 2, 3].map((i) => suite.server.client.createProduct(newProduct(1000 + inserted + i, "moving"))));
       inserted += 3;
     } while (token !== undefined);
     expect(new Set(seen).size).toBe(seen.length); // nothing twice

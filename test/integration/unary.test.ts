@@ -2,35 +2,25 @@
 // server and client, on every test backend: each promise of DESIGN §3 and
 // each bad-input rule, with the database checked for what was (not) written.
 import { Status } from "nice-grpc-common";
-import { TEST_BACKENDS, type TestDatabase } from "../support/database";
+import { TEST_BACKENDS } from "../support/database";
 import { expectStatus, newProduct, productCount, UNKNOWN_ID } from "../support/products";
-import { startTestServer, type TestServer } from "../support/server";
+import { serveForSuite } from "../support/server";
 
 describe.each(TEST_BACKENDS)("unary RPCs on $name", (backend) => {
-  let database: TestDatabase;
-  let server: TestServer;
-
-  beforeAll(async () => {
-    database = await backend.open();
-    server = await startTestServer(database);
-  });
-  afterAll(async () => {
-    await server.close();
-    await database.close();
-  });
+  const suite = serveForSuite(backend);
 
   describe("CreateProduct", () => {
     test("returns what was stored: id, created_at and defaults; the price round-trips exactly", async () => {
       const before = Date.now();
-      const created = await server.client.createProduct({ name: "Espresso cup", price: 0.1 + 0.2, categoryId: "kitchen", tags: ["ceramic", "white"] });
+      const created = await suite.server.client.createProduct({ name: "Espresso cup", price: 0.1 + 0.2, categoryId: "kitchen", tags: ["ceramic", "white"] });
       expect(created.id).toMatch(/^[0-9a-f-]{36}$/);
       expect(created).toMatchObject({ name: "Espresso cup", price: 0.1 + 0.2, category: "kitchen", inStock: true, tags: ["ceramic", "white"] });
       expect(created.createdAt!.getTime()).toBeGreaterThanOrEqual(before - 1000);
-      expect(await server.client.getProduct({ id: created.id })).toEqual(created);
+      expect(await suite.server.client.getProduct({ id: created.id })).toEqual(created);
     });
 
     test("accepts the limits themselves: a 200-character name, a price of 0, no category, 32 tags of 50", async () => {
-      const created = await server.client.createProduct({
+      const created = await suite.server.client.createProduct({
         name: "é".repeat(200),
         price: 0,
         categoryId: "",
@@ -54,29 +44,29 @@ describe.each(TEST_BACKENDS)("unary RPCs on $name", (backend) => {
       ["an empty tag", { tags: [""] }, /^tags\[0\]: must not be empty$/],
     ];
     test.each(badInputs)("refuses %s with INVALID_ARGUMENT naming the field, and writes nothing", async (_, change, message) => {
-      const before = await productCount(database.handle.db);
-      await expectStatus(server.client.createProduct({ ...newProduct(1), ...change }), Status.INVALID_ARGUMENT, message);
-      expect(await productCount(database.handle.db)).toBe(before);
+      const before = await productCount(suite.database.handle.db);
+      await expectStatus(suite.server.client.createProduct({ ...newProduct(1), ...change }), Status.INVALID_ARGUMENT, message);
+      expect(await productCount(suite.database.handle.db)).toBe(before);
     });
   });
 
   describe("GetProduct", () => {
     test("a malformed id is INVALID_ARGUMENT", async () => {
-      await expectStatus(server.client.getProduct({ id: "not-a-uuid" }), Status.INVALID_ARGUMENT, "id: must be a UUID");
-      await expectStatus(server.client.getProduct({ id: "" }), Status.INVALID_ARGUMENT, "id: must be a UUID");
+      await expectStatus(suite.server.client.getProduct({ id: "not-a-uuid" }), Status.INVALID_ARGUMENT, "id: must be a UUID");
+      await expectStatus(suite.server.client.getProduct({ id: "" }), Status.INVALID_ARGUMENT, "id: must be a UUID");
     });
 
     test("an unknown id is NOT_FOUND, naming it", async () => {
-      await expectStatus(server.client.getProduct({ id: UNKNOWN_ID }), Status.NOT_FOUND, `product ${UNKNOWN_ID} not found`);
+      await expectStatus(suite.server.client.getProduct({ id: UNKNOWN_ID }), Status.NOT_FOUND, `product ${UNKNOWN_ID} not found`);
     });
 
     test("concurrent reads, some malformed or unknown, each get their own answer", async () => {
-      const created = await Promise.all([1, 2, 3].map((i) => server.client.createProduct(newProduct(i))));
+      const created = await Promise.all([1, 2, 3].map((i) => suite.server.client.createProduct(newProduct(i))));
       const calls = [
-        ...created.map((product) => server.client.getProduct({ id: product.id })),
-        server.client.getProduct({ id: "bad" }),
-        server.client.getProduct({ id: UNKNOWN_ID }),
-        ...created.map((product) => server.client.getProduct({ id: product.id.toUpperCase() })),
+        ...created.map((product) => suite.server.client.getProduct({ id: product.id })),
+        suite.server.client.getProduct({ id: "bad" }),
+        suite.server.client.getProduct({ id: UNKNOWN_ID }),
+        ...created.map((product) => suite.server.client.getProduct({ id: product.id.toUpperCase() })),
       ];
       const results = await Promise.allSettled(calls);
       const summary = results.map((result) => (result.status === "fulfilled" ? result.value.name : Status[(result.reason as { code: Status }).code]));
@@ -86,25 +76,25 @@ describe.each(TEST_BACKENDS)("unary RPCs on $name", (backend) => {
 
   describe("DeleteProduct", () => {
     test("deletes, after which the product is NOT_FOUND", async () => {
-      const created = await server.client.createProduct(newProduct(7));
-      expect(await server.client.deleteProduct({ id: created.id })).toEqual({});
-      await expectStatus(server.client.getProduct({ id: created.id }), Status.NOT_FOUND);
-      await expectStatus(server.client.deleteProduct({ id: created.id }), Status.NOT_FOUND, `product ${created.id} not found`);
+      const created = await suite.server.client.createProduct(newProduct(7));
+      expect(await suite.server.client.deleteProduct({ id: created.id })).toEqual({});
+      await expectStatus(suite.server.client.getProduct({ id: created.id }), Status.NOT_FOUND);
+      await expectStatus(suite.server.client.deleteProduct({ id: created.id }), Status.NOT_FOUND, `product ${created.id} not found`);
     });
 
     test("a malformed id is INVALID_ARGUMENT and deletes nothing", async () => {
-      const before = await productCount(database.handle.db);
-      await expectStatus(server.client.deleteProduct({ id: "1; DROP TABLE products" }), Status.INVALID_ARGUMENT, "id: must be a UUID");
-      expect(await productCount(database.handle.db)).toBe(before);
+      const before = await productCount(suite.database.handle.db);
+      await expectStatus(suite.server.client.deleteProduct({ id: "1; DROP TABLE products" }), Status.INVALID_ARGUMENT, "id: must be a UUID");
+      expect(await productCount(suite.database.handle.db)).toBe(before);
     });
   });
 
   describe("UpdatePrice", () => {
     test("returns the updated product", async () => {
-      const created = await server.client.createProduct(newProduct(8));
-      const { product } = await server.client.updatePrice({ id: created.id, price: 12.5 });
+      const created = await suite.server.client.createProduct(newProduct(8));
+      const { product } = await suite.server.client.updatePrice({ id: created.id, price: 12.5 });
       expect(product).toEqual({ ...created, price: 12.5 });
-      expect((await server.client.getProduct({ id: created.id })).price).toBe(12.5);
+      expect((await suite.server.client.getProduct({ id: created.id })).price).toBe(12.5);
     });
 
     test.each([
@@ -112,14 +102,14 @@ describe.each(TEST_BACKENDS)("unary RPCs on $name", (backend) => {
       ["NaN", Number.NaN, /^price: must be a finite number$/],
       ["infinite", Number.POSITIVE_INFINITY, /^price: must be a finite number$/],
     ])("a %s price is INVALID_ARGUMENT and changes nothing", async (_, price, message) => {
-      const created = await server.client.createProduct(newProduct(9));
-      await expectStatus(server.client.updatePrice({ id: created.id, price }), Status.INVALID_ARGUMENT, message);
-      expect((await server.client.getProduct({ id: created.id })).price).toBe(created.price);
+      const created = await suite.server.client.createProduct(newProduct(9));
+      await expectStatus(suite.server.client.updatePrice({ id: created.id, price }), Status.INVALID_ARGUMENT, message);
+      expect((await suite.server.client.getProduct({ id: created.id })).price).toBe(created.price);
     });
 
     test("an unknown id is NOT_FOUND; a malformed one INVALID_ARGUMENT", async () => {
-      await expectStatus(server.client.updatePrice({ id: UNKNOWN_ID, price: 1 }), Status.NOT_FOUND, `product ${UNKNOWN_ID} not found`);
-      await expectStatus(server.client.updatePrice({ id: "x", price: 1 }), Status.INVALID_ARGUMENT, "id: must be a UUID");
+      await expectStatus(suite.server.client.updatePrice({ id: UNKNOWN_ID, price: 1 }), Status.NOT_FOUND, `product ${UNKNOWN_ID} not found`);
+      await expectStatus(suite.server.client.updatePrice({ id: "x", price: 1 }), Status.INVALID_ARGUMENT, "id: must be a UUID");
     });
   });
 });

@@ -9,7 +9,7 @@ import { createTokenVerifier } from "../../src/auth/token-verifier";
 import type { AuthConfig } from "../../src/config";
 import { createLogger } from "../../src/logger";
 import { createServer, type ProductServer, type ServerDeps } from "../../src/server";
-import type { TestDatabase } from "./database";
+import type { TestBackend, TestDatabase } from "./database";
 
 export interface TestServer {
   readonly address: string;
@@ -69,4 +69,22 @@ export async function startTestServer(
       await app.close();
     },
   };
+}
+
+/**
+ * A fresh database on `backend`, served for the tests of the enclosing
+ * describe block, both closed after them. Read `suite.server` and
+ * `suite.database` inside tests (they are set in beforeAll).
+ */
+export function serveForSuite(backend: TestBackend, overrides: Partial<ServerDeps> = {}): { readonly server: TestServer; readonly database: TestDatabase } {
+  const suite = {} as { server: TestServer; database: TestDatabase };
+  beforeAll(async () => {
+    suite.database = await backend.open();
+    suite.server = await startTestServer(suite.database, overrides);
+  });
+  afterAll(async () => {
+    await suite.server?.close();
+    await suite.database?.close();
+  });
+  return suite;
 }

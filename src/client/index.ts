@@ -5,13 +5,15 @@
 //
 // Every method is generated from the proto. Every call carries a deadline
 // (the seed's "missing timeout causes cascading hang") and an x-request-id;
-// idempotent calls are retried on UNAVAILABLE within it; failures are
+// idempotent calls are retried on UNAVAILABLE within it (WatchPrices
+// re-subscribes); failures are
 // ProductClientError carrying the status code (the seed's "unhandled RpcError").
 import { ChannelCredentials } from "@grpc/grpc-js";
 import { createChannel, createClientFactory, Metadata } from "nice-grpc";
 import type { CallOptions } from "nice-grpc-common";
 import { ProductServiceDefinition, type Product, type ProductServiceClient } from "../../gen/product/v1/product";
 import { ProductClientError, Status } from "./errors";
+import { resubscribingWatch } from "./resubscribe";
 import { createDeadlineMiddleware, createRetryMiddleware, DEFAULT_RETRY, requestIdAndErrors, type ProductCallOptions, type RetryPolicy } from "./middleware";
 
 export * from "../../gen/product/v1/product";
@@ -76,7 +78,10 @@ export function createProductClient(options: ProductClientOptions): ProductClien
     deleteProduct: (request, callOptions) => client.deleteProduct(request, callOptions),
     listProducts: (request, callOptions) => client.listProducts(request, callOptions),
     batchCreateProducts: (request, callOptions) => client.batchCreateProducts(request, callOptions),
-    watchPrices: (request, callOptions) => client.watchPrices(request, callOptions),
+    watchPrices: (request, callOptions) =>
+      options.retry === false
+        ? client.watchPrices(request, callOptions)
+        : resubscribingWatch((requests) => client.watchPrices(requests, callOptions), request, options.retry ?? DEFAULT_RETRY, callOptions?.signal),
     updatePrice: (request, callOptions) => client.updatePrice(request, callOptions),
     async getProduct(id, callOptions) {
       try {

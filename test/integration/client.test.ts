@@ -1,15 +1,17 @@
 // The typed client against real servers: deadlines, retries, request ids,
 // typed errors and null for NOT_FOUND.
+import { sql } from "drizzle-orm";
 import postgres from "postgres";
 import { ServerCredentials } from "@grpc/grpc-js";
 import { createServer as createGrpcServer, ServerError, type Server } from "nice-grpc";
 import { Status } from "nice-grpc-common";
-import { ProductServiceDefinition, type ProductServiceImplementation } from "../../gen/product/v1/product";
+import { ProductServiceDefinition, type ProductServiceImplementation, type WatchRequest } from "../../gen/product/v1/product";
 import { createProductClient, ProductClientError, type ProductClient } from "../../src/client";
 import { requestIdMiddleware } from "../../src/middleware/request-id";
 import { POSTGRES_BACKEND, TEST_BACKENDS, type TestDatabase } from "../support/database";
 import { newProduct, UNKNOWN_ID } from "../support/products";
 import { startTestServer, testToken, type TestServer } from "../support/server";
+import { requestChannel, updatesReader } from "../support/streams";
 
 /** A ProductService whose methods are `partial`'s, the rest UNIMPLEMENTED. */
 function partialService(partial: Partial<ProductServiceImplementation>): ProductServiceImplementation {
@@ -97,6 +99,41 @@ describe.each(TEST_BACKENDS)("the typed client against the real server on $name"
     } finally {
       caller.close();
       await gateway.shutdown();
+    }
+  });
+});
+
+describe.each(TEST_BACKENDS)("WatchPrices through the client on $name", (backend) => {
+  test("re-subscribes when its replica shuts down, and keeps delivering prices from the next one", async () => {
+    const database = await backend.open();
+    const first = await startTestServer(database);
+    const token = await testToken();
+    const client = createProductClient({ address: first.address, insecure: true, token, retry: { maxAttempts: 50, initialBackoffMs: 20, maxBackoffMs: 200 } });
+    let second: TestServer | undefined;
+    try {
+      const product = await client.createProduct(newProduct(1));
+      const requests = requestChannel<WatchRequest>();
+      const controller = new AbortController();
+      const reader = updatesReader(client.watchPrices(requests, { signal: controller.signal }));
+      requests.send({ productIds: [product.id] });
+      await reader.waitFor(1);
+
+      // The replica goes away (its streams end with UNAVAILABLE); another takes its address.
+      expect(await first.app.shutdown(2_000)).toBe(true);
+      await first.close();
+      second = await startTestServer(database, {}, undefined, first.address);
+      await database.handle.db.execute(sql`UPDATE products SET price = 64 WHERE id = ${product.id}`);
+      for (let i = 0; i < 200 && reader.received[reader.received.length - 1]?.newPrice !== 64; i += 1) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      expect(reader.failure).toBeUndefined();
+      expect(reader.received[reader.received.length - 1]).toMatchObject({ productId: product.id, newPrice: 64 });
+      controller.abort();
+      await reader.done;
+    } finally {
+      client.close();
+      await second?.close();
+      await database.close();
     }
   });
 });

@@ -36,6 +36,7 @@ export async function startTestServer(
   database: TestDatabase,
   overrides: Partial<ServerDeps> = {},
   credentials: ServerCredentials = ServerCredentials.createInsecure(),
+  listenOn = "127.0.0.1:0",
 ): Promise<TestServer> {
   const logs: Record<string, unknown>[] = [];
   const logger = createLogger("info", { write: (line: string) => void logs.push(JSON.parse(line) as Record<string, unknown>) });
@@ -48,7 +49,7 @@ export async function startTestServer(
     verifier: createTokenVerifier(TEST_AUTH),
     ...overrides,
   });
-  const port = await app.server.listen("127.0.0.1:0", credentials);
+  const port = await app.server.listen(listenOn, credentials);
   app.serve();
   const address = `127.0.0.1:${port}`;
   const channel = createChannel(address);

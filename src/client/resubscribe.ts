@@ -1,0 +1,80 @@
+// WatchPrices that survives a replica going away: when the stream ends with
+// UNAVAILABLE (a restart, "server shutting down"), it is opened again after
+// a backoff and sent every id watched so far, so the caller keeps one
+// uninterrupted stream of prices. Re-subscribing is safe to repeat: the
+// server answers with the current prices, which the caller may see twice.
+import { ClientError, Status } from "nice-grpc-common";
+import type { PriceUpdate, WatchRequest } from "../../gen/product/v1/product";
+import { ProductClientError } from "./errors";
+import type { RetryPolicy } from "./middleware";
+
+type OpenWatch = (requests: AsyncIterable<WatchRequest>) => AsyncIterable<PriceUpdate>;
+
+/** The caller's requests, read once, replayed to each stream as one request with every id. */
+type WatchRequestLike = { readonly productIds?: readonly string[] | undefined };
+
+function requestLog(requests: AsyncIterable<WatchRequestLike>) {
+  const watched = new Set<string>();
+  const waiting = new Set<() => void>();
+  let ended = false;
+  void (async () => {
+    try {
+      for await (const request of requests) {
+        for (const id of request.productIds ?? []) watched.add(id);
+        for (const wake of waiting) wake();
+      }
+    } finally {
+      ended = true;
+      for (const wake of waiting) wake();
+    }
+  })();
+
+  return async function* forStream(signal: AbortSignal): AsyncGenerator<WatchRequest> {
+    let sent = new Set<string>();
+    for (;;) {
+      const fresh = [...watched].filter((id) => !sent.has(id));
+      if (fresh.length > 0) {
+        sent = new Set([...sent, ...fresh]);
+        yield { productIds: fresh };
+      }
+      if (ended || signal.aborted) {
+        // Keep the request side open: half-closing is not leaving.
+        await new Promise<void>((resolve) => signal.addEventListener("abort", () => resolve(), { once: true }));
+        return;
+      }
+      await new Promise<void>((resolve) => {
+        const wake = () => {
+          waiting.delete(wake);
+          resolve();
+        };
+        waiting.add(wake);
+      });
+    }
+  };
+}
+
+export async function* resubscribingWatch(open: OpenWatch, requests: AsyncIterable<WatchRequestLike>, policy: RetryPolicy, signal?: AbortSignal): AsyncGenerator<PriceUpdate> {
+  const forStream = requestLog(requests);
+  let failures = 0;
+  for (;;) {
+    const attempt = new AbortController();
+    const stop = () => attempt.abort();
+    signal?.addEventListener("abort", stop, { once: true });
+    try {
+      for await (const update of open(forStream(attempt.signal))) {
+        failures = 0;
+        yield update;
+      }
+      return;
+    } catch (error) {
+      const unavailable = (error instanceof ProductClientError || error instanceof ClientError) && error.code === Status.UNAVAILABLE;
+      failures += 1;
+      if (!unavailable || signal?.aborted || failures >= policy.maxAttempts) throw error;
+      const backoff = Math.random() * Math.min(policy.maxBackoffMs, policy.initialBackoffMs * 2 ** (failures - 1));
+      await new Promise((resolve) => setTimeout(resolve, backoff));
+    } finally {
+      attempt.abort();
+      signal?.removeEventListener("abort", stop);
+    }
+  }
+}

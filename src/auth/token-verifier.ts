@@ -23,7 +23,7 @@ const CACHE_MAX_ENTRIES = 10_000;
 type Key = Uint8Array | KeyObject | JWTVerifyGetKey;
 
 /** The key and the only algorithms it may verify: a token cannot pick its own. */
-function keyFor(config: AuthConfig, developmentSecret: string | undefined): { key: Key; algorithms: string[] } {
+function keyFor(config: AuthConfig, developmentSecret: string | undefined, jwksCooldownMs: number): { key: Key; algorithms: string[] } {
   switch (config.key.kind) {
     case "secret":
       return { key: new TextEncoder().encode(config.key.secret), algorithms: ["HS256"] };
@@ -37,7 +37,7 @@ function keyFor(config: AuthConfig, developmentSecret: string | undefined): { ke
     case "jwks":
       // jose caches the key set, refetches it when a token names an unknown
       // key id (rotation), and rate-limits those refetches.
-      return { key: createRemoteJWKSet(new URL(config.key.url), { cooldownDuration: 30_000, cacheMaxAge: 600_000 }), algorithms: ["RS256", "ES256"] };
+      return { key: createRemoteJWKSet(new URL(config.key.url), { cooldownDuration: jwksCooldownMs, cacheMaxAge: 600_000 }), algorithms: ["RS256", "ES256"] };
   }
 }
 
@@ -49,8 +49,15 @@ function scopesOf(payload: JWTPayload): Set<string> {
   return scopes;
 }
 
-export function createTokenVerifier(config: AuthConfig, options: { developmentSecret?: string; now?: () => number } = {}): TokenVerifier {
-  const { key, algorithms } = keyFor(config, options.developmentSecret);
+export interface TokenVerifierOptions {
+  readonly developmentSecret?: string | undefined;
+  readonly now?: () => number;
+  /** Least time between two JWKS fetches (rotation); 30 s unless a test says otherwise. */
+  readonly jwksCooldownMs?: number;
+}
+
+export function createTokenVerifier(config: AuthConfig, options: TokenVerifierOptions = {}): TokenVerifier {
+  const { key, algorithms } = keyFor(config, options.developmentSecret, options.jwksCooldownMs ?? 30_000);
   const now = options.now ?? Date.now;
   const cache = new Map<string, { principal: Principal; expiresAtMs: number }>();
 

@@ -31,6 +31,9 @@ describe.each(TEST_BACKENDS)("product repo on $name", (backend) => {
   test("createMany is all or nothing and keeps the order", async () => {
     const rows = await repo.createMany(Array.from({ length: 10 }, (_, i) => ({ name: `n${i}`, price: i, category: "many", tags: [] })));
     expect(rows.map((row) => row.name)).toEqual(Array.from({ length: 10 }, (_, i) => `n${i}`));
+    const [exact] = await repo.createMany([{ name: "exact", price: 0.1 + 0.2, category: "exact", tags: ["a b", 'q"uote', "{brace}", "", "back\\slash", "NULL"] }]);
+    expect(await repo.getById(exact!.id)).toEqual(exact);
+    expect(exact).toMatchObject({ price: 0.1 + 0.2, tags: ["a b", 'q"uote', "{brace}", "", "back\\slash", "NULL"], inStock: true });
     await expect(
       repo.createMany([
         { name: "ok", price: 1, category: "fail", tags: [] },

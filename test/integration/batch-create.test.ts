@@ -6,7 +6,7 @@ import { once } from "node:events";
 import path from "node:path";
 import type { CreateProductRequest } from "../../gen/product/v1/product";
 import postgres from "postgres";
-import { POSTGRES_BACKEND, TEST_BACKENDS } from "../support/database";
+import { describeOnPostgres, TEST_BACKENDS } from "../support/database";
 import { expectStatus, newProduct, productCount, streamOf } from "../support/products";
 import { PROJECT_ROOT } from "../support/commands";
 import { serveForSuite, startTestServer, testToken } from "../support/server";
@@ -99,7 +99,7 @@ describe.each(TEST_BACKENDS)("BatchCreateProducts on $name", (backend) => {
 
 });
 
-describe.each(POSTGRES_BACKEND === undefined ? [] : [POSTGRES_BACKEND])("BatchCreateProducts on $name, cancelled while writing", (backend) => {
+describeOnPostgres("BatchCreateProducts, cancelled while writing", (backend) => {
   test("a batch whose client goes away after half-closing, while its rows are being written, is rolled back", async () => {
     const database = await backend.open();
     const server = await startTestServer(database);

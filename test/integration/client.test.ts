@@ -8,7 +8,7 @@ import { Status } from "nice-grpc-common";
 import { ProductServiceDefinition, type ProductServiceImplementation, type WatchRequest } from "../../gen/product/v1/product";
 import { createProductClient, ProductClientError, type ProductClient } from "../../src/client";
 import { requestIdMiddleware } from "../../src/middleware/request-id";
-import { POSTGRES_BACKEND, TEST_BACKENDS, type TestDatabase } from "../support/database";
+import { describeOnPostgres, TEST_BACKENDS, type TestDatabase } from "../support/database";
 import { newProduct, UNKNOWN_ID } from "../support/products";
 import { startTestServer, testToken, type TestServer } from "../support/server";
 import { requestChannel, updatesReader } from "../support/streams";
@@ -138,7 +138,7 @@ describe.each(TEST_BACKENDS)("WatchPrices through the client on $name", (backend
   });
 });
 
-describe.each(POSTGRES_BACKEND === undefined ? [] : [POSTGRES_BACKEND])("the client's default deadline on $name", (backend) => {
+describeOnPostgres("the client's default deadline", (backend) => {
   test("a call to a handler slowed past it fails with a typed DEADLINE_EXCEEDED at that deadline", async () => {
     const database = await backend.open();
     const server = await startTestServer(database);

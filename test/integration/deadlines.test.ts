@@ -4,14 +4,14 @@
 import postgres from "postgres";
 import { Status } from "nice-grpc-common";
 import type { WatchRequest } from "../../gen/product/v1/product";
-import { POSTGRES_BACKEND, type TestDatabase } from "../support/database";
+import { describeOnPostgres, type TestDatabase } from "../support/database";
 import { expectStatus, newProduct } from "../support/products";
 import { startTestServer, type TestServer } from "../support/server";
 import { requestChannel, updatesReader } from "../support/streams";
 
 const DEFAULT_MS = 400;
 
-describe.each(POSTGRES_BACKEND === undefined ? [] : [POSTGRES_BACKEND])("deadlines on $name", (backend) => {
+describeOnPostgres("deadlines", (backend) => {
   let database: TestDatabase;
   let server: TestServer;
   let observer: postgres.Sql;

@@ -8,7 +8,7 @@ import { HealthCheckResponse_ServingStatus } from "nice-grpc-server-health/lib/p
 import { PRODUCT_SERVICE_NAME } from "../../src/server";
 import { openDatabase } from "../../src/db/client";
 import { migrateDatabase } from "../../src/db/migrate";
-import { createPostgresDatabase, POSTGRES_BACKEND, TEST_BACKENDS, type TestDatabase } from "../support/database";
+import { createPostgresDatabase, describeOnPostgres, POSTGRES_ADMIN_URL, TEST_BACKENDS, type TestDatabase } from "../support/database";
 import { expectStatus, newProduct } from "../support/products";
 import { serveForSuite, startTestServer, type TestServer } from "../support/server";
 import { startTcpProxy, type TcpProxy } from "../support/tcp-proxy";
@@ -34,14 +34,14 @@ describe.each(TEST_BACKENDS)("an unknown failure on $name", (backend) => {
   });
 });
 
-describe.each(POSTGRES_BACKEND === undefined ? [] : [POSTGRES_BACKEND])("the database going away on $name", () => {
+describeOnPostgres("the database going away", () => {
   let proxy: TcpProxy;
   let server: TestServer;
   let drop: () => Promise<void>;
   let database: TestDatabase;
 
   beforeAll(async () => {
-    const created = await createPostgresDatabase(process.env.TEST_DATABASE_URL as string);
+    const created = await createPostgresDatabase(POSTGRES_ADMIN_URL as string);
     drop = created.drop;
     const target = new URL(created.url);
     proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 5432) });

@@ -4,16 +4,15 @@
 import { sql } from "drizzle-orm";
 import { openDatabase, type DatabaseHandle } from "../../src/db/client";
 import { migrateDatabase } from "../../src/db/migrate";
-import { createPostgresDatabase, type TestDatabase } from "../support/database";
+import { createPostgresDatabase, describeOnPostgres, POSTGRES_ADMIN_URL, type TestDatabase } from "../support/database";
 import { newProduct } from "../support/products";
 import { startTestServer, type TestServer } from "../support/server";
 import { requestChannel, updatesReader } from "../support/streams";
 import type { WatchRequest } from "../../gen/product/v1/product";
 
-const adminUrl = process.env.TEST_DATABASE_URL;
-const describeOnPostgres = adminUrl === undefined ? describe.skip : describe;
+const adminUrl = POSTGRES_ADMIN_URL;
 
-describeOnPostgres("two replicas on one PostgreSQL database", () => {
+describeOnPostgres("two replicas on one database", () => {
   let dropDatabase: () => Promise<void>;
   const handles: DatabaseHandle[] = [];
   const servers: TestServer[] = [];

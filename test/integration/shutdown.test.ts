@@ -11,14 +11,13 @@ import { HealthCheckResponse_ServingStatus } from "nice-grpc-server-health/lib/p
 import { ProductServiceDefinition, type WatchRequest } from "../../gen/product/v1/product";
 import { openDatabase } from "../../src/db/client";
 import { migrateDatabase } from "../../src/db/migrate";
-import { createPostgresDatabase } from "../support/database";
+import { createPostgresDatabase, describeOnPostgres, POSTGRES_ADMIN_URL } from "../support/database";
 import { newProduct, rpcError, streamOf } from "../support/products";
 import { startServerProcess, type ServerProcess } from "../support/processes/server-process";
 import { TEST_AUTH, TEST_SECRET, testToken } from "../support/server";
 import { requestChannel, updatesReader } from "../support/streams";
 
-const adminUrl = process.env.TEST_DATABASE_URL;
-const describeOnPostgres = adminUrl === undefined ? describe.skip : describe;
+const adminUrl = POSTGRES_ADMIN_URL;
 
 describeOnPostgres("SIGTERM", () => {
   let url: string;

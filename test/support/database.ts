@@ -78,5 +78,16 @@ const postgresBackend: TestBackend = {
 /** Every backend this run tests against; for `describe.each`. */
 export const TEST_BACKENDS: readonly TestBackend[] = TEST_DATABASE_URL === undefined ? [pglite] : [pglite, postgresBackend];
 
-/** The PostgreSQL backend alone, or undefined when TEST_DATABASE_URL is unset. */
-export const POSTGRES_BACKEND: TestBackend | undefined = TEST_DATABASE_URL === undefined ? undefined : postgresBackend;
+/** The PostgreSQL server's admin URL, or undefined when TEST_DATABASE_URL is unset. */
+export const POSTGRES_ADMIN_URL: string | undefined = TEST_DATABASE_URL;
+
+/**
+ * A describe block for tests that need a real PostgreSQL server (a TCP proxy
+ * in front of it, a second session holding a lock). Without TEST_DATABASE_URL
+ * the block is reported as skipped, never silently left out: jest's
+ * `describe.each([])` throws rather than skipping.
+ */
+export function describeOnPostgres(title: string, body: (backend: TestBackend) => void): void {
+  if (TEST_DATABASE_URL === undefined) describe.skip(`${title} on postgres (TEST_DATABASE_URL is unset)`, () => body(postgresBackend));
+  else describe(`${title} on postgres`, () => body(postgresBackend));
+}

@@ -24,10 +24,3 @@ export class NotFoundError extends DomainError {
     super(message);
   }
 }
-
-/** The server is going away: UNAVAILABLE, so clients retry elsewhere. */
-export class ShuttingDownError extends DomainError {
-  constructor() {
-    super("server shutting down");
-  }
-}

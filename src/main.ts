@@ -15,7 +15,13 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger(config.logLevel);
 
-  const database = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir, poolMax: config.databasePoolMax });
+  const database = await openDatabase({
+    url: config.databaseUrl,
+    dataDir: config.dataDir,
+    poolMax: config.databasePoolMax,
+    // No query outlives the longest call: the backstop for queries nothing cancels.
+    statementTimeoutMs: config.maxDeadlineMs,
+  });
   await migrateDatabase(database);
   logger.info({ backend: database.backend }, "database ready");
 
@@ -33,7 +39,7 @@ async function main(): Promise<void> {
   const metricsServer =
     metrics === undefined || config.metricsPort === undefined ? undefined : await startMetricsServer(metrics.registry, config.host, config.metricsPort);
   if (metricsServer !== undefined) logger.info({ port: metricsServer.port }, "metrics at /metrics");
-  const port = await app.server.listen(`${config.host}:${config.port}`, serverCredentials(config.tls));
+  const port = await app.listen(`${config.host}:${config.port}`, serverCredentials(config.tls));
   app.serve();
   logger.info({ host: config.host, port, tls: config.tls !== undefined, mtls: config.tls?.clientCa !== undefined }, "listening");
   flushLogs(logger);

@@ -4,6 +4,7 @@
 // stream messages each way; plus the database connections in use.
 import http from "node:http";
 import type { AddressInfo } from "node:net";
+import type { Status } from "nice-grpc-common";
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
 
 export interface CallLabels {
@@ -15,17 +16,56 @@ export interface CallLabels {
 
 export interface CallMetrics {
   started(call: CallLabels): void;
-  handled(call: CallLabels, code: string, seconds: number, sent: number, received: number): void;
+  /** The call's status went out. */
+  handled(call: CallLabels, code: Status, seconds: number): void;
+  /** One message sent to the client (unary responses included). */
+  sent(call: CallLabels): void;
+  /** One message received from the client (unary requests included). */
+  received(call: CallLabels): void;
 }
 
 export interface Metrics extends CallMetrics {
   readonly registry: Registry;
 }
 
-function labelsOf(call: CallLabels) {
-  const [, service = "", method = ""] = call.path.split("/");
-  const type = call.requestStream ? (call.responseStream ? "bidi_stream" : "client_stream") : call.responseStream ? "server_stream" : "unary";
-  return { grpc_service: service, grpc_method: method, grpc_type: type };
+/** Status codes as go-grpc-prometheus labels them (Go's codes.Code names), which dashboards filter on. */
+const GO_CODE_NAMES = [
+  "OK",
+  "Canceled",
+  "Unknown",
+  "InvalidArgument",
+  "DeadlineExceeded",
+  "NotFound",
+  "AlreadyExists",
+  "PermissionDenied",
+  "ResourceExhausted",
+  "FailedPrecondition",
+  "Aborted",
+  "OutOfRange",
+  "Unimplemented",
+  "Internal",
+  "Unavailable",
+  "DataLoss",
+  "Unauthenticated",
+] as const;
+
+export function codeName(code: Status): string {
+  return GO_CODE_NAMES[code] ?? `Code(${code})`;
+}
+
+type Labels = { grpc_service: string; grpc_method: string; grpc_type: string };
+// One label object per method, made once: counters are bumped per message.
+const labelCache = new Map<string, Labels>();
+
+function labelsOf(call: CallLabels): Labels {
+  let labels = labelCache.get(call.path);
+  if (labels === undefined) {
+    const [, service = "", method = ""] = call.path.split("/");
+    const type = call.requestStream ? (call.responseStream ? "bidi_stream" : "client_stream") : call.responseStream ? "server_stream" : "unary";
+    labels = { grpc_service: service, grpc_method: method, grpc_type: type };
+    labelCache.set(call.path, labels);
+  }
+  return labels;
 }
 
 export function createMetrics(options: { connectionsInUse: () => number }): Metrics {
@@ -62,12 +102,16 @@ export function createMetrics(options: { connectionsInUse: () => number }): Metr
     started(call) {
       started.inc(labelsOf(call));
     },
-    handled(call, code, seconds, sentCount, receivedCount) {
+    handled(call, code, seconds) {
       const labels = labelsOf(call);
-      handled.inc({ ...labels, grpc_code: code });
+      handled.inc({ ...labels, grpc_code: codeName(code) });
       handling.observe(labels, seconds);
-      if (call.responseStream) sent.inc(labels, sentCount);
-      if (call.requestStream) received.inc(labels, receivedCount);
+    },
+    sent(call) {
+      sent.inc(labelsOf(call));
+    },
+    received(call) {
+      received.inc(labelsOf(call));
     },
   };
 }

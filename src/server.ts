@@ -1,23 +1,20 @@
 // Builds the gRPC server: ProductService behind its middleware chain, health
 // and reflection. It does not listen; the caller picks the address, so tests
 // run it on port 0 and main.ts on the configured one.
-import type { ChannelOptions } from "@grpc/grpc-js";
-import { createServer as createGrpcServer, type Server } from "nice-grpc";
+import type { ServerCredentials } from "@grpc/grpc-js";
 import { HealthDefinition, HealthServiceImpl, HealthState } from "nice-grpc-server-health";
 import { ServerReflectionService } from "nice-grpc-server-reflection";
 import { ProductServiceDefinition } from "../gen/product/v1/product";
 import { REQUIRED_SCOPES } from "./auth/scopes";
 import type { TokenVerifier } from "./auth/token-verifier";
+import { createCallLog } from "./call-log";
 import type { DatabaseHandle } from "./db/client";
 import { startHealthMonitor, type HealthMonitor } from "./health-monitor";
 import type { Logger } from "./logger";
 import type { CallMetrics } from "./metrics";
 import { createAuthMiddleware } from "./middleware/auth";
-import { createDeadlineMiddleware } from "./middleware/deadline";
+import { callScopeMiddleware } from "./middleware/call-scope";
 import { createErrorsMiddleware } from "./middleware/errors";
-import { createLoggingMiddleware } from "./middleware/logging";
-import { requestIdMiddleware } from "./middleware/request-id";
-import { createTerminator, createTerminatorMiddleware } from "./middleware/terminator";
 import { createReflection, ServerReflectionV1AlphaService } from "./reflection";
 import { listenForPriceChanges } from "./repos/price-changes";
 import { createProductRepo } from "./repos/product-repo";
@@ -25,7 +22,8 @@ import { readServiceSecret } from "./repos/secret-repo";
 import { createPageTokenCodec } from "./services/page-token";
 import { createPriceWatchHub, type PriceWatchHub } from "./services/price-watch-hub";
 import { createProductService, type ProductServiceLimits } from "./services/product-service";
-import { callDeadlineInterceptor } from "./transport/call-deadline";
+import { createCallInterceptor, createCallTracker, type CallTracker } from "./transport/call-interceptor";
+import { createGrpcServer } from "./transport/grpc-server";
 
 /** The fully qualified names health reports on: the whole server ("") and each service. */
 export const PRODUCT_SERVICE_NAME = ProductServiceDefinition.fullName;
@@ -49,7 +47,10 @@ export interface ServerDeps {
 }
 
 export interface ProductServer {
-  readonly server: Server;
+  /** Binds the address and starts serving on it; resolves to the port. */
+  listen(address: string, credentials: ServerCredentials): Promise<number>;
+  /** The calls in flight (status not yet sent, or handler still running). */
+  readonly calls: CallTracker;
   /** Health status per service, watched by grpc.health.v1 clients. */
   readonly health: HealthState;
   readonly priceWatch: PriceWatchHub;
@@ -58,11 +59,13 @@ export interface ProductServer {
   /**
    * Graceful shutdown: NOT_SERVING at once, new calls refused, streams ended
    * with UNAVAILABLE, unary calls in flight left to finish. Past `graceMs`
-   * the remaining calls are cancelled. Resolves to whether it was graceful.
-   * The database stays open: it is the caller's.
+   * the remaining calls are cancelled. Connections are closed as soon as no
+   * call runs: it does not wait for clients to hang up, nor for a client that
+   * keeps its request stream open after its call ended. Resolves to whether
+   * every call finished in time. The database stays open: it is the caller's.
    */
   shutdown(graceMs: number): Promise<boolean>;
-  /** Stops health monitoring and listening for price changes (after the server has stopped). */
+  /** Stops at once: connections dropped, health monitoring and price listening ended. */
   close(): Promise<void>;
 }
 
@@ -74,28 +77,28 @@ export async function createServer(deps: ServerDeps): Promise<ProductServer> {
     logger.error({ payload }, "unreadable price change notification"),
   );
   const productService = createProductService({
-    products: createProductRepo(database.db),
+    products: createProductRepo(database),
     priceWatch,
     pageTokens: createPageTokenCodec(await readServiceSecret(database.db, "page_token")),
     limits: deps.limits,
   });
 
-  // nice-grpc hands these options to grpc-js's Server, which runs the interceptors.
-  const server = createGrpcServer({ interceptors: [callDeadlineInterceptor] } as ChannelOptions);
-  const terminator = createTerminator();
-  const terminatorMiddleware = createTerminatorMiddleware(terminator);
-  // The order of the chain is fixed here and only here: the request id
-  // first, so every later step can log it; errors inside logging, so the
-  // logged code is the one the client gets; the terminator outside the
-  // deadline, so shutdown reaches every stream's handler; the deadline
-  // before auth, so a slow key fetch is bounded too. Health and reflection
-  // need no token, but their streams end at shutdown too.
+  // Every call, whatever its service, gets its scope from the transport: the
+  // deadline, the request id, one signal, its log line and metrics.
+  const calls = createCallTracker();
+  const interceptor = createCallInterceptor({
+    deadlines: { ...deps.deadlines, longLived: LONG_LIVED_METHODS },
+    calls,
+    observer: createCallLog(logger, deps.metrics),
+  });
+  const server = createGrpcServer({ interceptors: [interceptor] });
+  // The order of the chain is fixed here and only here: the call's scope
+  // first, so every later step has it; errors next, so whatever auth or the
+  // service throws becomes a status written in one place. Health and
+  // reflection need no token.
   server
-    .with(requestIdMiddleware)
-    .with(createLoggingMiddleware(logger, deps.metrics))
+    .with(callScopeMiddleware)
     .with(createErrorsMiddleware(logger))
-    .with(terminatorMiddleware)
-    .with(createDeadlineMiddleware({ ...deps.deadlines, longLived: LONG_LIVED_METHODS }))
     .with(createAuthMiddleware({ verifier: deps.verifier, requiredScopes: REQUIRED_SCOPES }))
     .add(ProductServiceDefinition, productService);
 
@@ -103,18 +106,19 @@ export async function createServer(deps: ServerDeps): Promise<ProductServer> {
   // NOT_SERVING until the caller says otherwise: a probe must not route
   // traffic to a server that is not ready.
   setServing(health, false);
-  server.with(terminatorMiddleware).add(HealthDefinition, HealthServiceImpl(health));
+  server.add(HealthDefinition, HealthServiceImpl(health));
   if (deps.reflection) {
     const reflection = createReflection([PRODUCT_SERVICE_NAME]);
-    server.with(terminatorMiddleware).add(ServerReflectionService, reflection);
-    server.with(terminatorMiddleware).add(ServerReflectionV1AlphaService, reflection);
+    server.add(ServerReflectionService, reflection);
+    server.add(ServerReflectionV1AlphaService, reflection);
   }
 
   let monitor: HealthMonitor | undefined;
   const stopMonitoring = () => monitor?.stop();
 
   return {
-    server,
+    listen: (address, credentials) => server.listen(address, credentials),
+    calls,
     health,
     priceWatch,
     serve() {
@@ -126,25 +130,34 @@ export async function createServer(deps: ServerDeps): Promise<ProductServer> {
       setServing(health, false);
       // One turn for health watchers to be sent NOT_SERVING before their streams end.
       await new Promise((resolve) => setImmediate(resolve));
-      terminator.terminate();
-      let timer: NodeJS.Timeout | undefined;
-      const graceful = await Promise.race([
-        server.shutdown().then(() => true),
-        new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), graceMs))),
-      ]);
-      clearTimeout(timer);
-      if (!graceful) {
-        logger.warn({ graceMs }, "calls still running after the grace period: cancelling them");
-        server.forceShutdown();
-      }
+      calls.closing = true;
+      server.stopAccepting();
+      for (const call of calls.open) if (call.isStream) call.shutDown();
+      const deadline = Date.now() + graceMs;
+      const graceful = await settledWithin(calls, graceMs);
+      if (!graceful) logger.warn({ graceMs, calls: calls.open.size }, "calls still running after the grace period: cancelling them");
+      // Statuses still on their way (behind a client that reads slowly) may
+      // use what is left of the grace period; idle connections and streams a
+      // client keeps open after its call ended are not waited for.
+      await server.drainSessions(Math.max(deadline - Date.now(), 0));
+      server.destroySessions();
       await unlisten();
       return graceful;
     },
     async close() {
       stopMonitoring();
+      server.destroySessions();
       await unlisten();
     },
   };
+}
+
+/** Resolves to true once every call in flight has settled, or to false after `ms`. */
+function settledWithin(calls: CallTracker, ms: number): Promise<boolean> {
+  const settled = Promise.all([...calls.open].map((call) => new Promise<void>((resolve) => call.onSettled(resolve)))).then(() => true);
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  return Promise.race([settled, late]).finally(() => clearTimeout(timer));
 }
 
 export function setServing(health: HealthState, serving: boolean): void {

@@ -6,7 +6,7 @@ import { migrate as migratePglite } from "drizzle-orm/pglite/migrator";
 import type { PgliteDatabase } from "drizzle-orm/pglite";
 import { migrate as migratePostgres } from "drizzle-orm/postgres-js/migrator";
 import type { PostgresJsDatabase } from "drizzle-orm/postgres-js";
-import type { DatabaseHandle, Schema } from "./client";
+import type { DatabaseHandle } from "./client";
 
 /** Arbitrary but fixed: every replica must use the same key. */
 const MIGRATION_LOCK_KEY = 0x70726f64; // "prod"
@@ -15,11 +15,12 @@ const MIGRATION_LOCK_KEY = 0x70726f64; // "prod"
 export const MIGRATIONS_FOLDER = path.resolve(__dirname, __dirname.includes(`${path.sep}dist${path.sep}`) ? "../../../drizzle" : "../../drizzle");
 
 export async function migrateDatabase(handle: DatabaseHandle, migrationsFolder = MIGRATIONS_FOLDER): Promise<void> {
-  await handle.withAdvisoryLock(MIGRATION_LOCK_KEY, async () => {
+  // The migration runs on the connection that holds the lock, so even a pool of one connection is enough.
+  await handle.withAdvisoryLock(MIGRATION_LOCK_KEY, async (db) => {
     if (handle.backend === "pglite") {
-      await migratePglite(handle.db as unknown as PgliteDatabase<Schema>, { migrationsFolder });
+      await migratePglite(db as unknown as PgliteDatabase, { migrationsFolder });
     } else {
-      await migratePostgres(handle.db as unknown as PostgresJsDatabase<Schema>, { migrationsFolder });
+      await migratePostgres(db as unknown as PostgresJsDatabase, { migrationsFolder });
     }
   });
 }

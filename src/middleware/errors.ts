@@ -5,9 +5,10 @@
 // ever reaches a client.
 import { isAbortError } from "abort-controller-x";
 import { ServerError, Status, type CallContext, type ServerMiddlewareCall } from "nice-grpc-common";
-import { DomainError, InvalidArgumentError, NotFoundError, ShuttingDownError } from "../errors";
+import { DomainError, InvalidArgumentError, NotFoundError } from "../errors";
 import type { Logger } from "../logger";
-import type { RequestIdContext } from "./request-id";
+import { abortStatus, DEADLINE_EXCEEDED_MESSAGE } from "../transport/call-scope";
+import type { CallScopeContext } from "./call-scope";
 
 interface Mapped {
   readonly code: Status;
@@ -35,7 +36,6 @@ const CONNECTION_ERROR_CODES = new Set([
 function mapDomainError(error: DomainError): Mapped {
   if (error instanceof InvalidArgumentError) return { code: Status.INVALID_ARGUMENT, message: error.message };
   if (error instanceof NotFoundError) return { code: Status.NOT_FOUND, message: error.message };
-  if (error instanceof ShuttingDownError) return { code: Status.UNAVAILABLE, message: error.message };
   return { code: Status.INTERNAL, message: "internal error" };
 }
 
@@ -47,8 +47,8 @@ function mapSqlState(state: string): Mapped | undefined {
     case "40001":
     case "40P01":
       return { code: Status.ABORTED, message: "the request conflicted with a concurrent change; retry it" };
-    case "57014":
-      return { code: Status.CANCELLED, message: "the request was cancelled" };
+    case "57014": // query_canceled: by a cancel, or by statement_timeout (the backstop)
+      return { code: Status.DEADLINE_EXCEEDED, message: DEADLINE_EXCEEDED_MESSAGE };
     case "57P01":
     case "57P02":
     case "57P03":
@@ -85,22 +85,28 @@ export function mapError(error: unknown): Mapped | undefined {
 export function createErrorsMiddleware(logger: Logger) {
   return async function* errorsMiddleware<Request, Response>(
     call: ServerMiddlewareCall<Request, Response>,
-    context: CallContext & RequestIdContext,
+    context: CallContext & CallScopeContext,
   ) {
     try {
       return yield* call.next(call.request, context);
     } catch (error) {
-      // Statuses already decided, and the aborts of cancelled calls, pass through.
-      if (error instanceof ServerError || isAbortError(error)) throw error;
+      // A call that was stopped (cancelled, expired, shut down) fails for that
+      // reason, whatever its work threw on the way out (a cancelled query's error).
+      const stopped = abortStatus(context.call.signal);
+      if (stopped !== undefined) throw stopped;
+      // Statuses already decided pass through.
+      if (error instanceof ServerError) throw error;
+      if (isAbortError(error)) throw new ServerError(Status.CANCELLED, "call cancelled");
+      const requestId = context.call.requestId;
       const mapped = mapError(error);
       if (mapped !== undefined && mapped.code !== Status.INTERNAL) {
         if (mapped.code === Status.UNAVAILABLE) {
-          logger.warn({ requestId: context.requestId, method: call.method.path, err: error }, "database unavailable");
+          logger.warn({ requestId, method: call.method.path, err: error }, "database unavailable");
         }
         throw new ServerError(mapped.code, mapped.message);
       }
-      logger.error({ requestId: context.requestId, method: call.method.path, err: error }, "unhandled error");
-      throw new ServerError(Status.INTERNAL, `internal error (request id ${context.requestId})`);
+      logger.error({ requestId, method: call.method.path, err: error }, "unhandled error");
+      throw new ServerError(Status.INTERNAL, `internal error (request id ${requestId})`);
     }
   };
 }

@@ -3,8 +3,6 @@
 // which is worth 3–4× in GetProduct throughput; a lone call waits one
 // setImmediate (microseconds) longer than it would alone.
 
-import { runWithoutQuerySignal } from "../db/query-signal";
-
 export type LoadMany<K, V> = (keys: readonly K[]) => Promise<ReadonlyMap<K, V>>;
 
 interface Waiter<V> {
@@ -54,8 +52,7 @@ export function createBatchLoader<K, V>(loadMany: LoadMany<K, V>, options: Batch
       else waiters.push({ resolve, reject });
       if (!scheduled) {
         scheduled = true;
-        // The shared query belongs to no one call: one caller's cancel must not stop it.
-        runWithoutQuerySignal(() => setImmediate(flush));
+        setImmediate(flush);
       }
     });
 }

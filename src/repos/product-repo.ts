@@ -1,7 +1,12 @@
 // The only module that builds queries on products. It speaks rows: callers
 // hand it validated values and get rows or undefined back, never SQL.
+// Work done for one call takes the call's scope (its signal and time left)
+// and runs on a connection of its own, where stopping the call cancels its
+// statement and nothing else (src/db/postgres.ts); point reads coalesced
+// across calls belong to none of them and run on the shared pool.
 import { and, asc, eq, sql, type SQL } from "drizzle-orm";
-import type { Database } from "../db/client";
+import type { DatabaseHandle, WorkScope } from "../db/client";
+import { rowsOf } from "../db/rows";
 import { products, type ProductRow } from "../db/schema";
 import { createBatchLoader } from "./batch-loader";
 
@@ -71,60 +76,37 @@ function fromRawRow(row: RawProductRow): ProductRow {
   };
 }
 
-export function createProductRepo(db: Database, options: ProductRepoOptions = {}) {
+export function createProductRepo(database: DatabaseHandle, options: ProductRepoOptions = {}) {
   const listBatchSize = options.listBatchSize ?? 1_000;
   const insertChunkSize = options.insertChunkSize ?? 1_000;
 
-  // The hot statements are built once: Drizzle otherwise rebuilds the SQL
-  // text on every call, which costs more CPU than the round trip.
-  const selectByIds = db
+  // Built once: Drizzle otherwise rebuilds the SQL text on every call, which
+  // costs more CPU than the round trip.
+  const selectByIds = database.db
     .select()
     .from(products)
     .where(sql`${products.id} = ANY(${sql.placeholder("ids")}::uuid[])`)
     .prepare("products_by_ids");
-  const insertOne = db
-    .insert(products)
-    .values({
-      name: sql.placeholder("name"),
-      price: sql.placeholder("price"),
-      category: sql.placeholder("category"),
-      tags: sql.placeholder("tags"),
-    })
-    .returning()
-    .prepare("products_insert");
-  const updatePriceById = db
-    .update(products)
-    .set({ price: sql.placeholder("price") as unknown as number })
-    .where(eq(products.id, sql.placeholder("id")))
-    .returning()
-    .prepare("products_update_price");
-  const deleteByIdStatement = db
-    .delete(products)
-    .where(eq(products.id, sql.placeholder("id")))
-    .returning({ id: products.id })
-    .prepare("products_delete");
 
   const loadProduct = createBatchLoader<string, ProductRow>(async (ids) => {
     const rows = await selectByIds.execute({ ids });
     return new Map(rows.map((row) => [row.id, row]));
   });
 
-  const toValues = (product: NewProduct) => ({
-    name: product.name,
-    price: product.price,
-    category: product.category,
-    tags: [...product.tags],
-  });
-
   return {
-    /** One product by id. Calls in the same event-loop turn share one query. */
+    /** One product by id. Calls in the same event-loop turn share one query, which no one call can cancel. */
     getById(id: string): Promise<ProductRow | undefined> {
       return loadProduct(id);
     },
 
-    async create(product: NewProduct): Promise<ProductRow> {
-      const [row] = await insertOne.execute(toValues(product));
-      return row as ProductRow;
+    create(product: NewProduct, scope: WorkScope): Promise<ProductRow> {
+      return database.withConnection(scope, async (db) => {
+        const [row] = await db
+          .insert(products)
+          .values({ name: product.name, price: product.price, category: product.category, tags: [...product.tags] })
+          .returning();
+        return row as ProductRow;
+      });
     },
 
     /**
@@ -132,68 +114,68 @@ export function createProductRepo(db: Database, options: ProductRepoOptions = {}
      * order given. Each chunk is one INSERT … SELECT FROM unnest() with one
      * array parameter per column: four parameters however many rows, so
      * neither Drizzle nor the driver builds and binds thousands of them
-     * (which cost more CPU than the insert itself). When `signal` aborts
-     * between chunks the transaction rolls back and nothing is kept.
+     * (which cost more CPU than the insert itself). A call stopped before
+     * COMMIT rolls everything back.
      */
-    async createMany(items: readonly NewProduct[], signal?: AbortSignal): Promise<ProductRow[]> {
-      return db.transaction(async (tx) => {
+    createMany(items: readonly NewProduct[], scope: WorkScope): Promise<ProductRow[]> {
+      return database.transaction(scope, async (tx) => {
         const created: ProductRow[] = [];
         for (let start = 0; start < items.length; start += insertChunkSize) {
-          signal?.throwIfAborted();
+          scope.signal.throwIfAborted();
           const chunk = items.slice(start, start + insertChunkSize);
-          const result = await tx.execute(sql`
-            INSERT INTO ${products} (name, price, category, tags)
-            SELECT item.name, item.price, item.category, item.tags::text[]
-            FROM unnest(
-              ${sql.param(chunk.map((item) => item.name))}::text[],
-              ${sql.param(chunk.map((item) => item.price))}::float8[],
-              ${sql.param(chunk.map((item) => item.category))}::text[],
-              ${sql.param(chunk.map((item) => arrayLiteral(item.tags)))}::text[]
-            ) WITH ORDINALITY AS item(name, price, category, tags, position)
-            ORDER BY item.position
-            RETURNING id, name, price, category, in_stock, created_at, tags`);
-          // postgres.js returns the rows; PGlite wraps them in { rows }.
-          const rows = (Array.isArray(result) ? result : (result as unknown as { rows: RawProductRow[] }).rows) as RawProductRow[];
+          const rows = rowsOf<RawProductRow>(
+            await tx.execute(sql`
+              INSERT INTO ${products} (name, price, category, tags)
+              SELECT item.name, item.price, item.category, item.tags::text[]
+              FROM unnest(
+                ${sql.param(chunk.map((item) => item.name))}::text[],
+                ${sql.param(chunk.map((item) => item.price))}::float8[],
+                ${sql.param(chunk.map((item) => item.category))}::text[],
+                ${sql.param(chunk.map((item) => arrayLiteral(item.tags)))}::text[]
+              ) WITH ORDINALITY AS item(name, price, category, tags, position)
+              ORDER BY item.position
+              RETURNING id, name, price, category, in_stock, created_at, tags`),
+          );
           for (const row of rows) created.push(fromRawRow(row));
         }
-        // Two check phases make sure one poll phase ran before COMMIT, so a
-        // cancellation that arrived while the last statement ran (PGlite runs
-        // on this thread and blocks it) is heard and rolls everything back.
-        await new Promise<void>((resolve) => setImmediate(resolve));
-        await new Promise<void>((resolve) => setImmediate(resolve));
-        signal?.throwIfAborted();
         return created;
       });
     },
 
     /** True when a product was deleted. */
-    async deleteById(id: string): Promise<boolean> {
-      const deleted = await deleteByIdStatement.execute({ id });
-      return deleted.length > 0;
+    deleteById(id: string, scope: WorkScope): Promise<boolean> {
+      return database.withConnection(scope, async (db) => {
+        const deleted = await db.delete(products).where(eq(products.id, id)).returning({ id: products.id });
+        return deleted.length > 0;
+      });
     },
 
     /** The product after the change, or undefined when there is none with that id. */
-    async updatePrice(id: string, price: number): Promise<ProductRow | undefined> {
-      const [row] = await updatePriceById.execute({ id, price });
-      return row;
+    updatePrice(id: string, price: number, scope: WorkScope): Promise<ProductRow | undefined> {
+      return database.withConnection(scope, async (db) => {
+        const [row] = await db.update(products).set({ price }).where(eq(products.id, id)).returning();
+        return row;
+      });
     },
 
-    async getPrices(ids: readonly string[]): Promise<PriceRow[]> {
-      return db
-        .select({ id: products.id, price: products.price })
-        .from(products)
-        .where(sql`${products.id} = ANY(${sql.param(ids)}::uuid[])`);
+    getPrices(ids: readonly string[], scope: WorkScope): Promise<PriceRow[]> {
+      return database.withConnection(scope, (db) =>
+        db
+          .select({ id: products.id, price: products.price })
+          .from(products)
+          .where(sql`${products.id} = ANY(${sql.param(ids)}::uuid[])`),
+      );
     },
 
     /**
      * Products in (created_at, id) order, as batches of rows fetched by
-     * keyset pages: each batch is one indexed query that resumes after the
-     * last row, so no batch holds a connection or a transaction while the
-     * caller is busy, and only one batch is in memory at a time. Rows
-     * inserted while the listing runs never cause a row to be skipped or
-     * repeated.
+     * keyset pages rather than one long-lived cursor: each batch is one
+     * indexed query that resumes after the last row, on a connection held
+     * only for that query, so no batch holds a connection or a transaction
+     * while the caller is busy, only one batch is in memory at a time, and
+     * rows inserted while the listing runs are never skipped or repeated.
      */
-    async *listInBatches(query: ListQuery): AsyncGenerator<ProductRow[], void, undefined> {
+    async *listInBatches(query: ListQuery, scope: WorkScope): AsyncGenerator<ProductRow[], void, undefined> {
       let after = query.after;
       let remaining = query.limit ?? Number.POSITIVE_INFINITY;
       while (remaining > 0) {
@@ -205,12 +187,14 @@ export function createProductRepo(db: Database, options: ProductRepoOptions = {}
             sql`(${products.createdAt}, ${products.id}) > (${after.createdAt.toISOString()}::timestamptz, ${after.id}::uuid)`,
           );
         }
-        const rows = await db
-          .select()
-          .from(products)
-          .where(and(...conditions))
-          .orderBy(asc(products.createdAt), asc(products.id))
-          .limit(pageSize);
+        const rows = await database.withConnection(scope, (db) =>
+          db
+            .select()
+            .from(products)
+            .where(and(...conditions))
+            .orderBy(asc(products.createdAt), asc(products.id))
+            .limit(pageSize),
+        );
         if (rows.length > 0) yield rows;
         if (rows.length < pageSize) return;
         remaining -= rows.length;

@@ -2,6 +2,7 @@
 // proto messages to domain values and back, validates input, and raises
 // domain errors; src/middleware/errors.ts turns those into status codes.
 import type { CallContext } from "nice-grpc-common";
+import type { CallScopeContext } from "../middleware/call-scope";
 import type {
   CreateProductRequest,
   PriceUpdate,
@@ -56,6 +57,9 @@ function notFound(id: string): NotFoundError {
   return new NotFoundError(`product ${id} not found`);
 }
 
+/** What every handler is given: nice-grpc's context, and its call's scope (signal, deadline, request id). */
+type Context = CallContext & CallScopeContext;
+
 export function createProductService(deps: ProductServiceDeps) {
   const { products, priceWatch, pageTokens, limits } = deps;
   const clock = deps.clock ?? (() => new Date());
@@ -69,18 +73,19 @@ export function createProductService(deps: ProductServiceDeps) {
       return toProduct(row);
     },
 
-    async createProduct(request) {
+    // Writes run guarded (CallScope.guard): the answer is what the store did.
+    async createProduct(request, { call }: Context) {
       const input = checkProductInput(toProductInput(request));
-      return toProduct(await products.create(input));
+      return toProduct(await call.guard(() => products.create(input, call)));
     },
 
-    async deleteProduct(request) {
+    async deleteProduct(request, { call }: Context) {
       const id = checkId("id", request.id);
-      if (!(await products.deleteById(id))) throw notFound(id);
+      if (!(await call.guard(() => products.deleteById(id, call)))) throw notFound(id);
       return {};
     },
 
-    async *listProducts(request, context: CallContext) {
+    async *listProducts(request, context: Context) {
       if (request.pageSize < 0) throw new InvalidArgumentError("page_size", "must not be negative");
       const filter = { category: request.category };
       const after = request.pageToken === "" ? undefined : pageTokens.decode(request.pageToken, filter);
@@ -90,7 +95,7 @@ export function createProductService(deps: ProductServiceDeps) {
       const limit = pageSize === undefined ? undefined : pageSize + 1;
       let sent = 0;
       let last: ProductRow | undefined;
-      for await (const batch of products.listInBatches({ category: filter.category, after, limit })) {
+      for await (const batch of products.listInBatches({ category: filter.category, after, limit }, context.call)) {
         for (const row of batch) {
           if (pageSize !== undefined && sent === pageSize) {
             context.trailer.set(NEXT_PAGE_TOKEN_KEY, pageTokens.encode(last as ProductRow, filter));
@@ -104,7 +109,7 @@ export function createProductService(deps: ProductServiceDeps) {
       }
     },
 
-    async batchCreateProducts(requests, context: CallContext) {
+    async batchCreateProducts(requests, { call }: Context) {
       const items: ProductInput[] = [];
       for await (const request of requests) {
         if (items.length === limits.batchMaxItems) {
@@ -115,11 +120,11 @@ export function createProductService(deps: ProductServiceDeps) {
       // Nothing is written until the client half-closes, so a stream that
       // is cancelled, times out or loses its client before that leaves
       // nothing behind; a cancel during the insert rolls the transaction back.
-      const rows = await products.createMany(items, context.signal);
+      const rows = await call.guard(() => products.createMany(items, call));
       return { products: rows.map(toProduct), createdCount: rows.length };
     },
 
-    async *watchPrices(requests, context: CallContext) {
+    async *watchPrices(requests, context: Context) {
       const subscription = priceWatch.subscribe();
       const readRequests = async () => {
         for await (const request of requests) {
@@ -129,7 +134,7 @@ export function createProductService(deps: ProductServiceDeps) {
             throw new InvalidArgumentError("product_ids", `a stream may watch at most ${limits.watchMaxIds} products`);
           }
           if (added.length === 0) continue;
-          const current = await products.getPrices(added);
+          const current = await products.getPrices(added, context.call);
           if (current.length < added.length) {
             const found = new Set(current.map((row) => row.id));
             throw notFound(added.find((id) => !found.has(id)) as string);
@@ -149,12 +154,12 @@ export function createProductService(deps: ProductServiceDeps) {
       }
     },
 
-    async updatePrice(request) {
+    async updatePrice(request, { call }: Context) {
       const id = checkId("id", request.id);
       const price = checkPrice("price", request.price);
-      const row = await products.updatePrice(id, price);
+      const row = await call.guard(() => products.updatePrice(id, price, call));
       if (row === undefined) throw notFound(id);
       return { product: toProduct(row) };
     },
-  } satisfies ProductServiceImplementation;
+  } satisfies ProductServiceImplementation<CallScopeContext>;
 }

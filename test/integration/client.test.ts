@@ -7,7 +7,10 @@ import { createServer as createGrpcServer, ServerError, type Server } from "nice
 import { Status } from "nice-grpc-common";
 import { ProductServiceDefinition, type ProductServiceImplementation, type WatchRequest } from "../../gen/product/v1/product";
 import { createProductClient, ProductClientError, type ProductClient } from "../../src/client";
-import { requestIdMiddleware } from "../../src/middleware/request-id";
+import { createCallLog } from "../../src/call-log";
+import { createLogger } from "../../src/logger";
+import { createCallInterceptor, createCallTracker } from "../../src/transport/call-interceptor";
+import { createGrpcServer as createServiceGrpcServer } from "../../src/transport/grpc-server";
 import { describeOnPostgres, TEST_BACKENDS, type TestDatabase } from "../support/database";
 import { newProduct, UNKNOWN_ID } from "../support/products";
 import { startTestServer, testToken, type TestServer } from "../support/server";
@@ -78,9 +81,14 @@ describe.each(TEST_BACKENDS)("the typed client against the real server on $name"
   });
 
   test("the request id a calling service received is the one in the callee's log line", async () => {
-    // A second service, with the same request-id middleware, whose handler calls this one.
-    const gateway = createGrpcServer();
-    gateway.with(requestIdMiddleware).add(
+    // A second service, on the same transport (one call scope per call), whose handler calls this one.
+    const interceptor = createCallInterceptor({
+      deadlines: { defaultMs: 10_000, maxMs: 60_000, longLived: new Set() },
+      calls: createCallTracker(),
+      observer: createCallLog(createLogger("silent")),
+    });
+    const gateway = createServiceGrpcServer({ interceptors: [interceptor] });
+    gateway.add(
       ProductServiceDefinition,
       partialService({
         async getProduct(request) {
@@ -98,7 +106,7 @@ describe.each(TEST_BACKENDS)("the typed client against the real server on $name"
       expect(server.logs.find((line) => line.requestId === "edge-request-123")).toMatchObject({ method: "/product.v1.ProductService/GetProduct", code: "OK" });
     } finally {
       caller.close();
-      await gateway.shutdown();
+      gateway.destroySessions();
     }
   });
 });

@@ -39,7 +39,7 @@ describe.each(TEST_BACKENDS)("metrics on $name", (backend) => {
     const get = 'grpc_service="product.v1.ProductService",grpc_method="GetProduct",grpc_type="unary"';
     expect(text).toContain(`grpc_server_started_total{${get}} 3`);
     expect(text).toContain(`grpc_server_handled_total{${get},grpc_code="OK"} 2`);
-    expect(text).toContain(`grpc_server_handled_total{${get},grpc_code="NOT_FOUND"} 1`);
+    expect(text).toContain(`grpc_server_handled_total{${get},grpc_code="NotFound"} 1`);
     expect(text).toMatch(new RegExp(`grpc_server_handling_seconds_count\\{${get.replace(/[.]/g, "\\.")}\\} 3`));
     expect(text).toContain('grpc_server_msg_received_total{grpc_service="product.v1.ProductService",grpc_method="BatchCreateProducts",grpc_type="client_stream"} 2');
     expect(text).toContain('grpc_server_msg_sent_total{grpc_service="product.v1.ProductService",grpc_method="ListProducts",grpc_type="server_stream"} 3');

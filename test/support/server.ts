@@ -49,7 +49,7 @@ export async function startTestServer(
     verifier: createTokenVerifier(TEST_AUTH),
     ...overrides,
   });
-  const port = await app.server.listen(listenOn, credentials);
+  const port = await app.listen(listenOn, credentials);
   app.serve();
   const address = `127.0.0.1:${port}`;
   const channel = createChannel(address);
@@ -66,7 +66,6 @@ export async function startTestServer(
     logs,
     async close() {
       channel.close();
-      app.server.forceShutdown();
       await app.close();
     },
   };

@@ -1,0 +1,57 @@
+// The embedded database: PGlite, PostgreSQL compiled to WebAssembly, running
+// in this process on one connection. Its queries run on this thread one at a
+// time and cannot be interrupted, so a call's work stops between statements:
+// nothing starts once the call's signal has aborted, and a transaction whose
+// call was stopped rolls back instead of committing.
+import { mkdir } from "node:fs/promises";
+import { PGlite } from "@electric-sql/pglite";
+import { drizzle } from "drizzle-orm/pglite";
+import type { Database, DatabaseHandle, DrizzleConfig } from "./client";
+
+export async function openPglite(dataDir: string, drizzleConfig: DrizzleConfig): Promise<DatabaseHandle> {
+  if (!dataDir.startsWith("memory://")) await mkdir(dataDir, { recursive: true });
+  const client = await PGlite.create(dataDir);
+  const db = drizzle(client, drizzleConfig) as unknown as Database;
+  return {
+    backend: "pglite",
+    db,
+    async withConnection(scope, work) {
+      scope.signal.throwIfAborted();
+      return work(db);
+    },
+    async transaction(scope, work) {
+      scope.signal.throwIfAborted();
+      return db.transaction(async (tx) => {
+        const result = await work(tx as unknown as Database);
+        // A statement blocks this thread while it runs, so a cancel that
+        // arrived meanwhile is still queued: two check phases make sure one
+        // poll phase has run, and it has been heard, before COMMIT.
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        scope.signal.throwIfAborted();
+        return result;
+      });
+    },
+    async listen(channel, onPayload) {
+      return client.listen(channel, onPayload);
+    },
+    async withAdvisoryLock(key, work) {
+      // One connection in this process; the lock still orders concurrent callers within it.
+      await client.query("SELECT pg_advisory_lock($1)", [key]);
+      try {
+        return await work(db);
+      } finally {
+        await client.query("SELECT pg_advisory_unlock($1)", [key]);
+      }
+    },
+    async ping() {
+      await client.query("SELECT 1");
+    },
+    connectionsInUse() {
+      return 1;
+    },
+    async close() {
+      await client.close();
+    },
+  };
+}

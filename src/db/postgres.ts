@@ -1,0 +1,241 @@
+// PostgreSQL through a postgres.js pool.
+//
+// Cancelling a call's query safely. PostgreSQL cancels with a CancelRequest
+// sent on a separate connection, and it interrupts whatever the target
+// backend runs when it arrives. postgres.js pipelines several callers'
+// queries on one connection and hands a connection on as soon as its queries
+// are done, so a cancel sent for one call could stop another's query. Here,
+// work that may be cancelled runs on a connection reserved for it
+// (withConnection, transaction), and once its signal aborts, that connection
+// runs nothing more (no next statement, no COMMIT or ROLLBACK, no return to
+// the pool) until PostgreSQL has closed the cancel connection, which it does
+// after signalling the backend. A backend that receives the signal while idle
+// discards it, so the cancel stops this call's statement or nothing.
+//
+// A postgres.js 3.4.9 defect (upstream issues #1119 and #1181, unfixed in any
+// release): a query that fails after some of its rows arrived leaves the
+// connection's row counter behind, and the next query on that connection
+// resolves with that many empty slots before its rows. A reserved connection
+// whose statement failed therefore completes one more statement (which resets
+// the counter) before it goes back to the pool; a transaction's ROLLBACK does
+// the same. The pool's shared queries are never cancelled, and their
+// statement_timeout (the backstop) is minutes: far beyond any point read.
+import { drizzle } from "drizzle-orm/postgres-js";
+import postgres, { type PendingQuery, type Sql } from "postgres";
+import type { Database, DatabaseHandle, DrizzleConfig, WorkScope } from "./client";
+
+export interface PostgresOptions {
+  readonly url: string;
+  readonly poolMax: number;
+  readonly statementTimeoutMs: number;
+  readonly drizzleConfig: DrizzleConfig;
+}
+
+/** Completes on any connection and resets postgres.js's row counter (see above). */
+const RESET_STATEMENT = "SELECT 1 WHERE false";
+/** A transaction's statement_timeout is the call's time left plus this, so the call's own deadline (and its cancel) normally comes first. */
+const STATEMENT_TIMEOUT_SLACK_MS = 100;
+const MAX_STATEMENT_TIMEOUT_MS = 2 ** 31 - 1;
+
+/** The part of a postgres.js client that Drizzle's postgres-js driver uses. */
+interface DriverClient {
+  readonly options: Sql["options"];
+  unsafe(query: string, params?: unknown[], options?: { prepare?: boolean }): AnyQuery;
+  begin?<T>(work: (client: DriverClient) => Promise<T>): Promise<T>;
+}
+
+type Connection = Pick<Sql, "unsafe">;
+type AnyQuery = PendingQuery<postgres.RowList<postgres.Row[]>>;
+
+export async function openPostgres(options: PostgresOptions): Promise<DatabaseHandle> {
+  const sql = postgres(options.url, {
+    max: options.poolMax,
+    // Server notices (e.g. "relation already exists, skipping") are not ours to print.
+    onnotice: () => undefined,
+    connection: { application_name: "product-service", statement_timeout: options.statementTimeoutMs },
+  });
+  const over = (client: DriverClient): Database => drizzle(client as unknown as Sql, options.drizzleConfig) as unknown as Database;
+  let pooledQueries = 0;
+  // Connections set aside from the pool: reserved for a call's work, LISTEN's, the migration lock's.
+  let held = 0;
+
+  const pooled: DriverClient = {
+    options: sql.options,
+    unsafe(query, params, queryOptions) {
+      const pending: AnyQuery = sql.unsafe(query, params as postgres.ParameterOrJSON<never>[], queryOptions);
+      pooledQueries += 1;
+      const settled = () => void (pooledQueries -= 1);
+      // postgres.js starts a query when it is awaited; Drizzle sets it up
+      // (.values()) synchronously first, so attach only after that.
+      queueMicrotask(() => pending.then(settled, settled));
+      return pending;
+    },
+  };
+
+  /** A reserved connection, unless the signal aborts first (then it goes straight back). */
+  async function reserve(signal: AbortSignal): Promise<postgres.ReservedSql> {
+    signal.throwIfAborted();
+    const reserving = sql.reserve();
+    let onAbort: (() => void) | undefined;
+    const aborted = new Promise<never>((_, reject) => {
+      onAbort = () => reject(signal.reason);
+      signal.addEventListener("abort", onAbort, { once: true });
+    });
+    try {
+      return await Promise.race([reserving, aborted]);
+    } catch (error) {
+      void reserving.then((connection) => connection.release(), () => undefined);
+      throw error;
+    } finally {
+      signal.removeEventListener("abort", onAbort as () => void);
+    }
+  }
+
+  return {
+    backend: "postgres",
+    db: over(pooled),
+
+    async withConnection(scope, work) {
+      const connection = await reserve(scope.signal);
+      held += 1;
+      const cancellable = cancellableClient(connection, sql.options, scope.signal);
+      try {
+        return await work(over(cancellable.client));
+      } finally {
+        if (await cancellable.quiesce()) await connection.unsafe(RESET_STATEMENT).catch(() => undefined);
+        connection.release();
+        held -= 1;
+      }
+    },
+
+    async transaction(scope, work) {
+      scope.signal.throwIfAborted();
+      held += 1;
+      try {
+        return (await sql.begin(async (tx) => {
+          const cancellable = cancellableClient(tx, sql.options, scope.signal);
+          try {
+            const budget = scope.remainingMs();
+            if (budget !== undefined) {
+              const timeoutMs = Math.min(Math.ceil(budget) + STATEMENT_TIMEOUT_SLACK_MS, MAX_STATEMENT_TIMEOUT_MS);
+              await tx.unsafe("SELECT set_config('statement_timeout', $1, true)", [String(timeoutMs)]);
+            }
+            const result = await work(over(cancellable.client));
+            // The last moment to stop: postgres.js sends COMMIT when this returns.
+            scope.signal.throwIfAborted();
+            return result;
+          } finally {
+            // postgres.js sends COMMIT or ROLLBACK next, on this connection.
+            await cancellable.quiesce();
+          }
+        })) as Awaited<ReturnType<typeof work>>;
+      } finally {
+        held -= 1;
+      }
+    },
+
+    async listen(channel, onPayload) {
+      // postgres.js keeps one dedicated connection for LISTEN and re-issues
+      // it after a reconnect, so a restarted database is heard again.
+      const subscription = await sql.listen(channel, onPayload);
+      held += 1;
+      return async () => {
+        held -= 1;
+        await subscription.unlisten();
+      };
+    },
+
+    async withAdvisoryLock(key, work) {
+      // A session-level lock belongs to one connection: the work runs on the
+      // same one (so a pool of one connection is enough), and the unlock too.
+      const connection = await sql.reserve();
+      held += 1;
+      try {
+        await connection`SELECT pg_advisory_lock(${key})`;
+        try {
+          return await work(over(transactionalClient(connection, sql.options)));
+        } finally {
+          await connection`SELECT pg_advisory_unlock(${key})`;
+        }
+      } finally {
+        connection.release();
+        held -= 1;
+      }
+    },
+
+    async ping() {
+      await sql`SELECT 1`;
+    },
+
+    connectionsInUse() {
+      return Math.min(pooledQueries, options.poolMax) + held;
+    },
+
+    async close() {
+      await sql.end({ timeout: 5 });
+    },
+  };
+}
+
+/**
+ * A client over one connection whose statements are cancelled when `signal`
+ * aborts. quiesce() resolves once every cancel it sent has been delivered,
+ * with whether any statement failed (the connection then needs a reset).
+ */
+function cancellableClient(connection: Connection, options: Sql["options"], signal: AbortSignal) {
+  const inFlight = new Set<AnyQuery>();
+  const cancels: Promise<unknown>[] = [];
+  let failed = false;
+  const cancelInFlight = () => {
+    // postgres.js's cancel() resolves when PostgreSQL closes the cancel connection.
+    for (const query of inFlight) cancels.push(Promise.resolve(query.cancel() as unknown).catch(() => undefined));
+    inFlight.clear();
+  };
+  signal.addEventListener("abort", cancelInFlight, { once: true });
+
+  const client: DriverClient = {
+    options,
+    unsafe(query, params, queryOptions) {
+      signal.throwIfAborted();
+      const pending: AnyQuery = connection.unsafe(query, params as postgres.ParameterOrJSON<never>[], queryOptions);
+      inFlight.add(pending);
+      const settled = () => inFlight.delete(pending);
+      queueMicrotask(() =>
+        pending.then(settled, () => {
+          failed = true;
+          settled();
+        }),
+      );
+      return pending;
+    },
+  };
+
+  return {
+    client,
+    async quiesce(): Promise<boolean> {
+      signal.removeEventListener("abort", cancelInFlight);
+      await Promise.all(cancels);
+      return failed || cancels.length > 0;
+    },
+  };
+}
+
+/** A client over one reserved connection that can also run a transaction on it (Drizzle's migrator does). */
+function transactionalClient(connection: Connection, options: Sql["options"]): DriverClient {
+  const client: DriverClient = {
+    options,
+    unsafe: (query, params, queryOptions) => connection.unsafe(query, params as postgres.ParameterOrJSON<never>[], queryOptions),
+    async begin(work) {
+      await connection.unsafe("BEGIN");
+      try {
+        const result = await work(client);
+        await connection.unsafe("COMMIT");
+        return result;
+      } catch (error) {
+        await connection.unsafe("ROLLBACK");
+        throw error;
+      }
+    },
+  };
+  return client;
+}

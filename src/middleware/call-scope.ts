@@ -1,0 +1,31 @@
+// The first step of ProductService's chain: hands the handler its call scope
+// (src/transport/call-scope.ts), made by the transport before the call
+// reached nice-grpc. `context.signal` becomes the scope's signal, which
+// aborts on the deadline and at shutdown as well as on cancel, and the
+// scope records when the handler has finished, so that shutdown and tests
+// can wait for handlers rather than for statuses.
+import type { CallContext, ServerMiddlewareCall } from "nice-grpc-common";
+import { currentCall } from "../request-context";
+import { CallScope } from "../transport/call-scope";
+import { REQUEST_ID_HEADER } from "../transport/call-interceptor";
+
+export interface CallScopeContext {
+  readonly call: CallScope;
+}
+
+export async function* callScopeMiddleware<Request, Response>(
+  call: ServerMiddlewareCall<Request, Response, CallScopeContext>,
+  context: CallContext,
+): AsyncGenerator<Response, Response | void, undefined> {
+  const scope = currentCall();
+  if (!(scope instanceof CallScope)) throw new Error("a call reached ProductService without a call scope");
+  scope.handlerStarted();
+  // In the response headers, which nice-grpc sends only when there are some:
+  // a client sees the id even when the call fails.
+  context.header.set(REQUEST_ID_HEADER, scope.requestId);
+  try {
+    return yield* call.next(call.request, { ...context, signal: scope.signal, call: scope });
+  } finally {
+    scope.handlerFinished();
+  }
+}

@@ -135,7 +135,12 @@ export async function createServer(deps: ServerDeps): Promise<ProductServer> {
       for (const call of calls.open) if (call.isStream) call.shutDown();
       const deadline = Date.now() + graceMs;
       const graceful = await settledWithin(calls, graceMs);
-      if (!graceful) logger.warn({ graceMs, calls: calls.open.size }, "calls still running after the grace period: cancelling them");
+      if (!graceful) {
+        logger.warn({ graceMs, calls: calls.open.size }, "calls still running after the grace period: cancelling them");
+        // Their queries are cancelled too, so closing the pool need not wait for them.
+        for (const call of calls.open) call.shutDown();
+        await settledWithin(calls, CANCELLED_CALLS_SETTLE_MS);
+      }
       // Statuses still on their way (behind a client that reads slowly) may
       // use what is left of the grace period; idle connections and streams a
       // client keeps open after its call ended are not waited for.
@@ -151,6 +156,9 @@ export async function createServer(deps: ServerDeps): Promise<ProductServer> {
     },
   };
 }
+
+/** How long calls cancelled past the grace period get to stop their work. */
+const CANCELLED_CALLS_SETTLE_MS = 1_000;
 
 /** Resolves to true once every call in flight has settled, or to false after `ms`. */
 function settledWithin(calls: CallTracker, ms: number): Promise<boolean> {

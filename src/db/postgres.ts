@@ -187,8 +187,7 @@ function cancellableClient(connection: Connection, options: Sql["options"], sign
   const cancels: Promise<unknown>[] = [];
   let failed = false;
   const cancelInFlight = () => {
-    // postgres.js's cancel() resolves when PostgreSQL closes the cancel connection.
-    for (const query of inFlight) cancels.push(Promise.resolve(query.cancel() as unknown).catch(() => undefined));
+    for (const query of inFlight) cancels.push(cancelAndWait(query));
     inFlight.clear();
   };
   signal.addEventListener("abort", cancelInFlight, { once: true });
@@ -218,6 +217,20 @@ function cancellableClient(connection: Connection, options: Sql["options"], sign
       return failed || cancels.length > 0;
     },
   };
+}
+
+/**
+ * Cancels a query and resolves once PostgreSQL has closed the cancel
+ * connection (or the query was never sent). postgres.js's public cancel()
+ * starts the same work but drops the promise that says when it is done, so
+ * its canceller (the pool's cancel function, one-shot) is called here.
+ */
+function cancelAndWait(query: AnyQuery): Promise<void> {
+  const internals = query as unknown as { canceller: ((query: AnyQuery) => Promise<void>) | null };
+  const canceller = internals.canceller;
+  if (canceller === null) return Promise.resolve();
+  internals.canceller = null;
+  return canceller(query).catch(() => undefined);
 }
 
 /** A client over one reserved connection that can also run a transaction on it (Drizzle's migrator does). */

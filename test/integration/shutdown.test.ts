@@ -3,12 +3,15 @@
 // wants): health turns NOT_SERVING, new calls are refused, the unary call
 // finishes, streams end with UNAVAILABLE, and the process exits 0 within the
 // grace period — or non-zero when a call outlives it.
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import postgres from "postgres";
 import { createChannel, createClient, Metadata } from "nice-grpc";
 import { Status } from "nice-grpc-common";
 import { HealthDefinition } from "nice-grpc-server-health";
 import { HealthCheckResponse_ServingStatus } from "nice-grpc-server-health/lib/proto/grpc/health/v1/health";
-import { ProductServiceDefinition, type WatchRequest } from "../../gen/product/v1/product";
+import { ProductServiceDefinition, WatchRequest, type WatchRequest as WatchRequestMessage } from "../../gen/product/v1/product";
 import { openDatabase } from "../../src/db/client";
 import { migrateDatabase } from "../../src/db/migrate";
 import { createPostgresDatabase, describeOnPostgres, POSTGRES_ADMIN_URL } from "../support/database";
@@ -16,6 +19,7 @@ import { newProduct, rpcError, streamOf } from "../support/products";
 import { startServerProcess, type ServerProcess } from "../support/processes/server-process";
 import { TEST_AUTH, TEST_SECRET, testToken } from "../support/server";
 import { requestChannel, updatesReader } from "../support/streams";
+import { rawCall, rawSession } from "../support/raw-grpc";
 
 const adminUrl = POSTGRES_ADMIN_URL;
 
@@ -73,7 +77,7 @@ describeOnPostgres("SIGTERM", () => {
       for await (const update of health.watch({ service: "" })) healthUpdates.push(update.status);
     })().catch((error: unknown) => error);
 
-    const watchRequests = requestChannel<WatchRequest>();
+    const watchRequests = requestChannel<WatchRequestMessage>();
     const watch = updatesReader(client.watchPrices(watchRequests));
     watchRequests.send({ productIds: [product.id] });
     await watch.waitFor(1);
@@ -114,6 +118,18 @@ describeOnPostgres("SIGTERM", () => {
     });
   });
 
+  test("starts and serves with a pool of one connection", async () => {
+    const server = await startServerProcess({ DATABASE_URL: url, DATABASE_POOL_MAX: "1", JWT_SECRET: TEST_SECRET, JWT_ISSUER: TEST_AUTH.issuer, JWT_AUDIENCE: TEST_AUTH.audience });
+    try {
+      const client = makeClient(`127.0.0.1:${server.port}`, await testToken());
+      const created = await client.createProduct(newProduct(1, "pool-of-one"));
+      expect(await client.getProduct({ id: created.id })).toEqual(created);
+    } finally {
+      server.child.kill("SIGTERM");
+      await server.exited;
+    }
+  });
+
   test("past the grace period it cancels what is left and exits non-zero", async () => {
     const { server, client } = await start(500);
     const product = await client.createProduct(newProduct(1));
@@ -127,5 +143,42 @@ describeOnPostgres("SIGTERM", () => {
       expect(Date.now() - signalledAt).toBeGreaterThanOrEqual(450);
       expect(await slowUnary).toMatch(/CANCELLED|UNAVAILABLE/);
     });
+  });
+});
+
+describe("SIGTERM with no call in flight, on the embedded database", () => {
+  let dataDir: string;
+
+  beforeAll(async () => {
+    dataDir = await mkdtemp(path.join(tmpdir(), "product-shutdown-"));
+  });
+  afterAll(() => rm(dataDir, { recursive: true, force: true }));
+
+  test("exits 0 within a second, despite idle connections and a client that keeps its request stream open", async () => {
+    const server = await startServerProcess({ DATA_DIR: dataDir, JWT_SECRET: TEST_SECRET, JWT_ISSUER: TEST_AUTH.issuer, JWT_AUDIENCE: TEST_AUTH.audience, SHUTDOWN_GRACE_MS: "10000" });
+    const address = `127.0.0.1:${server.port}`;
+    const token = await testToken();
+    const client = createClient(ProductServiceDefinition, createChannel(address), { "*": { metadata: Metadata({ authorization: `Bearer ${token}` }) } });
+    const product = await client.createProduct(newProduct(1));
+
+    // Idle connections: each made one call and stays open.
+    const idle = Array.from({ length: 10 }, () => createChannel(address));
+    await Promise.all(idle.map((channel) => createClient(HealthDefinition, channel).check({ service: "" })));
+
+    // A WatchPrices whose client never half-closes, as `buf curl` reading stdin does.
+    const session = rawSession(address);
+    const watch = rawCall(session, "/product.v1.ProductService/WatchPrices", [WatchRequest.encode({ productIds: [product.id] }).finish()], { authorization: `Bearer ${token}` }, false);
+    for (let waited = 0; watch.received().length === 0; waited += 10) {
+      if (waited > 5_000) throw new Error("no initial price");
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+
+    const signalledAt = Date.now();
+    server.child.kill("SIGTERM");
+    expect(await server.exited).toBe(0);
+    expect(Date.now() - signalledAt).toBeLessThan(1_000);
+    expect(await watch.response).toMatchObject({ status: Status.UNAVAILABLE, message: "server shutting down" });
+    session.destroy();
+    for (const channel of idle) channel.close();
   });
 });

@@ -16,6 +16,8 @@ export interface TestDatabase {
 export interface TestOpenOptions {
   /** Sees the SQL of every query Drizzle sends. */
   readonly onQuery?: (query: string) => void;
+  /** PostgreSQL's pool size (PGlite always has one connection). */
+  readonly poolMax?: number;
 }
 
 export interface TestBackend {

@@ -9,26 +9,37 @@ export interface TcpProxy {
   cut(): void;
   /** Accepts connections again. */
   restore(): void;
+  /** Connections opened from now on reach the target only after `ms` (0: at once again). */
+  delayNewConnections(ms: number): void;
   close(): Promise<void>;
 }
 
 export async function startTcpProxy(target: { host: string; port: number }): Promise<TcpProxy> {
   const sockets = new Set<net.Socket>();
   let cut = false;
+  let connectDelayMs = 0;
   const server = net.createServer((client) => {
     if (cut) {
       client.destroy();
       return;
     }
-    const upstream = net.connect(target.port, target.host);
-    for (const socket of [client, upstream]) {
-      sockets.add(socket);
-      socket.on("close", () => sockets.delete(socket));
-      socket.on("error", () => socket.destroy());
-    }
-    client.pipe(upstream).pipe(client);
-    client.on("close", () => upstream.destroy());
-    upstream.on("close", () => client.destroy());
+    client.pause();
+    sockets.add(client);
+    client.on("close", () => sockets.delete(client));
+    client.on("error", () => client.destroy());
+    const connect = () => {
+      if (client.destroyed) return;
+      const upstream = net.connect(target.port, target.host);
+      sockets.add(upstream);
+      upstream.on("close", () => sockets.delete(upstream));
+      upstream.on("error", () => upstream.destroy());
+      client.pipe(upstream).pipe(client);
+      client.resume();
+      client.on("close", () => upstream.destroy());
+      upstream.on("close", () => client.destroy());
+    };
+    if (connectDelayMs > 0) setTimeout(connect, connectDelayMs);
+    else connect();
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   return {
@@ -39,6 +50,9 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     },
     restore() {
       cut = false;
+    },
+    delayNewConnections(ms) {
+      connectDelayMs = ms;
     },
     close: () =>
       new Promise<void>((resolve) => {

@@ -11,6 +11,19 @@ export type Database = PgDatabase<PgQueryResultHKT>;
 
 export type Backend = "postgres" | "pglite";
 
+/** A statement built once (Drizzle's `.prepare()`), run with its placeholders' values. */
+export interface PreparedStatement<Result> {
+  execute(values?: Record<string, unknown>): Promise<Result>;
+}
+
+/** One call's connection, as withConnection and transaction hand it over. */
+export interface CallConnection {
+  /** Drizzle on this connection, for queries built on the spot. */
+  readonly db: Database;
+  /** Runs a statement made by DatabaseHandle.prepare on this connection. */
+  execute<Result>(statement: PreparedStatement<Result>, values?: Record<string, unknown>): Promise<Result>;
+}
+
 /** How the work of one call may be stopped: its signal, and the time it has left. */
 export interface WorkScope {
   readonly signal: AbortSignal;
@@ -32,14 +45,20 @@ export interface DatabaseHandle {
    * see postgres.ts for why a cancel cannot reach another caller's query.
    * Each statement commits on its own; nothing is sent once the signal has aborted.
    */
-  withConnection<T>(scope: WorkScope, work: (db: Database) => Promise<T>): Promise<T>;
+  withConnection<T>(scope: WorkScope, work: (connection: CallConnection) => Promise<T>): Promise<T>;
   /**
    * As withConnection, in one transaction that commits only if the signal has
    * not aborted by the time `work` is done; otherwise it rolls back and
    * rejects with the signal's reason. On PostgreSQL the transaction's
    * `statement_timeout` is the time the call has left.
    */
-  transaction<T>(scope: WorkScope, work: (tx: Database) => Promise<T>): Promise<T>;
+  transaction<T>(scope: WorkScope, work: (tx: CallConnection) => Promise<T>): Promise<T>;
+  /**
+   * Builds a statement once, for CallConnection.execute: Drizzle otherwise
+   * rebuilds a statement's SQL on every call, which costs more CPU than its
+   * round trip. `build` gets a Drizzle database to call `.prepare()` on.
+   */
+  prepare<Statement>(build: (db: Database) => Statement): Statement;
   /**
    * Subscribes to NOTIFY on a channel. Resolves once the LISTEN is in place
    * and returns the function that ends it.

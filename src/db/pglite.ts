@@ -6,23 +6,33 @@
 import { mkdir } from "node:fs/promises";
 import { PGlite } from "@electric-sql/pglite";
 import { drizzle } from "drizzle-orm/pglite";
-import type { Database, DatabaseHandle, DrizzleConfig } from "./client";
+import type { CallConnection, Database, DatabaseHandle, DrizzleConfig } from "./client";
 
 export async function openPglite(dataDir: string, drizzleConfig: DrizzleConfig): Promise<DatabaseHandle> {
   if (!dataDir.startsWith("memory://")) await mkdir(dataDir, { recursive: true });
   const client = await PGlite.create(dataDir);
   const db = drizzle(client, drizzleConfig) as unknown as Database;
+  const connectionOf = (database: Database): CallConnection => ({
+    db: database,
+    execute: (statement, values) => statement.execute(values),
+  });
+  const shared = connectionOf(db);
   return {
     backend: "pglite",
     db,
     async withConnection(scope, work) {
       scope.signal.throwIfAborted();
-      return work(db);
+      return work(shared);
+    },
+    prepare(build) {
+      return build(db);
     },
     async transaction(scope, work) {
       scope.signal.throwIfAborted();
       return db.transaction(async (tx) => {
-        const result = await work(tx as unknown as Database);
+        // A statement prepared on the shared database would wait for this
+        // transaction to end: PGlite is one connection, and the transaction holds it.
+        const result = await work({ db: tx as unknown as Database, execute: () => Promise.reject(new Error("prepared statements cannot run in a PGlite transaction")) });
         // A statement blocks this thread while it runs, so a cancel that
         // arrived meanwhile is still queued: two check phases make sure one
         // poll phase has run, and it has been heard, before COMMIT.

@@ -22,7 +22,7 @@
 // statement_timeout (the backstop) is minutes: far beyond any point read.
 import { drizzle } from "drizzle-orm/postgres-js";
 import postgres, { type PendingQuery, type Sql } from "postgres";
-import type { Database, DatabaseHandle, DrizzleConfig, WorkScope } from "./client";
+import type { CallConnection, Database, DatabaseHandle, DrizzleConfig, PreparedStatement } from "./client";
 
 export interface PostgresOptions {
   readonly url: string;
@@ -91,16 +91,50 @@ export async function openPostgres(options: PostgresOptions): Promise<DatabaseHa
     }
   }
 
+  // Statements prepared once run on whichever call connection executes them:
+  // Drizzle hands a prepared statement's query to its client synchronously
+  // inside execute(), so the router sends it where `routedTo` points then.
+  let routedTo: DriverClient | undefined;
+  const router: DriverClient = {
+    options: sql.options,
+    unsafe(query, params, queryOptions) {
+      if (routedTo === undefined) throw new Error("a prepared statement ran outside a call connection");
+      return routedTo.unsafe(query, params, queryOptions);
+    },
+  };
+  const routed = over(router);
+
+  function callConnection(client: DriverClient): CallConnection {
+    let db: Database | undefined;
+    return {
+      get db() {
+        return (db ??= over(client));
+      },
+      execute<Result>(statement: PreparedStatement<Result>, values?: Record<string, unknown>): Promise<Result> {
+        routedTo = client;
+        try {
+          return statement.execute(values);
+        } finally {
+          routedTo = undefined;
+        }
+      },
+    };
+  }
+
   return {
     backend: "postgres",
     db: over(pooled),
+
+    prepare(build) {
+      return build(routed);
+    },
 
     async withConnection(scope, work) {
       const connection = await reserve(scope.signal);
       held += 1;
       const cancellable = cancellableClient(connection, sql.options, scope.signal);
       try {
-        return await work(over(cancellable.client));
+        return await work(callConnection(cancellable.client));
       } finally {
         if (await cancellable.quiesce()) await connection.unsafe(RESET_STATEMENT).catch(() => undefined);
         connection.release();
@@ -120,7 +154,7 @@ export async function openPostgres(options: PostgresOptions): Promise<DatabaseHa
               const timeoutMs = Math.min(Math.ceil(budget) + STATEMENT_TIMEOUT_SLACK_MS, MAX_STATEMENT_TIMEOUT_MS);
               await tx.unsafe("SELECT set_config('statement_timeout', $1, true)", [String(timeoutMs)]);
             }
-            const result = await work(over(cancellable.client));
+            const result = await work(callConnection(cancellable.client));
             // The last moment to stop: postgres.js sends COMMIT when this returns.
             scope.signal.throwIfAborted();
             return result;

@@ -88,6 +88,30 @@ export function createProductRepo(database: DatabaseHandle, options: ProductRepo
     .where(sql`${products.id} = ANY(${sql.placeholder("ids")}::uuid[])`)
     .prepare("products_by_ids");
 
+  const insertOne = database.prepare((db) =>
+    db
+      .insert(products)
+      .values({
+        name: sql.placeholder("name"),
+        price: sql.placeholder("price"),
+        category: sql.placeholder("category"),
+        tags: sql.placeholder("tags"),
+      })
+      .returning()
+      .prepare("products_insert"),
+  );
+  const updatePriceById = database.prepare((db) =>
+    db
+      .update(products)
+      .set({ price: sql.placeholder("price") as unknown as number })
+      .where(eq(products.id, sql.placeholder("id")))
+      .returning()
+      .prepare("products_update_price"),
+  );
+  const deleteById = database.prepare((db) =>
+    db.delete(products).where(eq(products.id, sql.placeholder("id"))).returning({ id: products.id }).prepare("products_delete"),
+  );
+
   const loadProduct = createBatchLoader<string, ProductRow>(async (ids) => {
     const rows = await selectByIds.execute({ ids });
     return new Map(rows.map((row) => [row.id, row]));
@@ -100,11 +124,9 @@ export function createProductRepo(database: DatabaseHandle, options: ProductRepo
     },
 
     create(product: NewProduct, scope: WorkScope): Promise<ProductRow> {
-      return database.withConnection(scope, async (db) => {
-        const [row] = await db
-          .insert(products)
-          .values({ name: product.name, price: product.price, category: product.category, tags: [...product.tags] })
-          .returning();
+      return database.withConnection(scope, async (connection) => {
+        const values = { name: product.name, price: product.price, category: product.category, tags: [...product.tags] };
+        const [row] = await connection.execute(insertOne, values);
         return row as ProductRow;
       });
     },
@@ -118,7 +140,7 @@ export function createProductRepo(database: DatabaseHandle, options: ProductRepo
      * COMMIT rolls everything back.
      */
     createMany(items: readonly NewProduct[], scope: WorkScope): Promise<ProductRow[]> {
-      return database.transaction(scope, async (tx) => {
+      return database.transaction(scope, async ({ db: tx }) => {
         const created: ProductRow[] = [];
         for (let start = 0; start < items.length; start += insertChunkSize) {
           scope.signal.throwIfAborted();
@@ -144,22 +166,22 @@ export function createProductRepo(database: DatabaseHandle, options: ProductRepo
 
     /** True when a product was deleted. */
     deleteById(id: string, scope: WorkScope): Promise<boolean> {
-      return database.withConnection(scope, async (db) => {
-        const deleted = await db.delete(products).where(eq(products.id, id)).returning({ id: products.id });
+      return database.withConnection(scope, async (connection) => {
+        const deleted = await connection.execute(deleteById, { id });
         return deleted.length > 0;
       });
     },
 
     /** The product after the change, or undefined when there is none with that id. */
     updatePrice(id: string, price: number, scope: WorkScope): Promise<ProductRow | undefined> {
-      return database.withConnection(scope, async (db) => {
-        const [row] = await db.update(products).set({ price }).where(eq(products.id, id)).returning();
+      return database.withConnection(scope, async (connection) => {
+        const [row] = await connection.execute(updatePriceById, { id, price });
         return row;
       });
     },
 
     getPrices(ids: readonly string[], scope: WorkScope): Promise<PriceRow[]> {
-      return database.withConnection(scope, (db) =>
+      return database.withConnection(scope, ({ db }) =>
         db
           .select({ id: products.id, price: products.price })
           .from(products)
@@ -187,7 +209,7 @@ export function createProductRepo(database: DatabaseHandle, options: ProductRepo
             sql`(${products.createdAt}, ${products.id}) > (${after.createdAt.toISOString()}::timestamptz, ${after.id}::uuid)`,
           );
         }
-        const rows = await database.withConnection(scope, (db) =>
+        const rows = await database.withConnection(scope, ({ db }) =>
           db
             .select()
             .from(products)

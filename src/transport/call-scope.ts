@@ -106,7 +106,10 @@ export class CallScope implements CurrentCall {
 
   /** The client went away (RST_STREAM, connection lost) or the call ended: stop whatever still runs. */
   cancelled(): void {
-    this.abort(Status.CANCELLED, CANCELLED_MESSAGE);
+    // grpc-js reports a cancel after every status too; then only a handler
+    // still running has anything to stop (an abort reason is an Error, with
+    // a stack trace: not something to make for every call).
+    if (this.code === undefined || this.handlerRunning) this.abort(Status.CANCELLED, CANCELLED_MESSAGE);
     this.statusSent(Status.CANCELLED);
   }
 
@@ -116,7 +119,7 @@ export class CallScope implements CurrentCall {
     this.code = code;
     this.timer?.clear();
     // Whatever still runs for this call has nobody to answer.
-    if (code !== Status.OK) this.abort(code === Status.DEADLINE_EXCEEDED ? Status.DEADLINE_EXCEEDED : Status.CANCELLED, CANCELLED_MESSAGE);
+    if (code !== Status.OK && this.handlerRunning) this.abort(Status.CANCELLED, CANCELLED_MESSAGE);
     this.maybeSettled();
   }
 

@@ -16,18 +16,17 @@ import { createAuthMiddleware } from "./middleware/auth";
 import { callScopeMiddleware } from "./middleware/call-scope";
 import { createErrorsMiddleware } from "./middleware/errors";
 import { createReflection, ServerReflectionV1AlphaService } from "./reflection";
-import { listenForPriceChanges } from "./repos/price-changes";
 import { createProductRepo } from "./repos/product-repo";
 import { readServiceSecret } from "./repos/secret-repo";
 import { createPageTokenCodec } from "./services/page-token";
+import { startPriceFeed } from "./services/price-feed";
 import { createPriceWatchHub, type PriceWatchHub } from "./services/price-watch-hub";
 import { createProductService, type ProductServiceLimits } from "./services/product-service";
 import { createCallInterceptor, createCallTracker, type CallTracker } from "./transport/call-interceptor";
 import { createGrpcServer } from "./transport/grpc-server";
 
-/** The fully qualified names health reports on: the whole server ("") and each service. */
+/** The fully qualified name health reports ProductService under (beside "" for the whole server). */
 export const PRODUCT_SERVICE_NAME = ProductServiceDefinition.fullName;
-export const HEALTH_SERVICE_NAMES = ["", PRODUCT_SERVICE_NAME] as const;
 /** Streams that stay open as long as the client wants: no default deadline, no ceiling. */
 const LONG_LIVED_METHODS: ReadonlySet<string> = new Set([
   `/${PRODUCT_SERVICE_NAME}/${ProductServiceDefinition.methods.watchPrices.name}`,
@@ -73,11 +72,20 @@ export async function createServer(deps: ServerDeps): Promise<ProductServer> {
   const { database, logger } = deps;
 
   const priceWatch = createPriceWatchHub();
-  const unlisten = await listenForPriceChanges(database, priceWatch.publish, (payload) =>
-    logger.error({ payload }, "unreadable price change notification"),
-  );
+  const products = createProductRepo(database);
+  const health = HealthState();
+  // NOT_SERVING until the caller says otherwise: a probe must not route
+  // traffic to a server that is not ready.
+  let started = false;
+  let databaseServing = true;
+  const feed = await startPriceFeed({ database, products, hub: priceWatch, logger, onChange: () => updateHealth() });
+  const unlisten = () => feed.stop();
+  function updateHealth(): void {
+    setServing(health, started && databaseServing, started && databaseServing && feed.listening);
+  }
+  updateHealth();
   const productService = createProductService({
-    products: createProductRepo(database),
+    products,
     priceWatch,
     pageTokens: createPageTokenCodec(await readServiceSecret(database.db, "page_token")),
     limits: deps.limits,
@@ -102,10 +110,6 @@ export async function createServer(deps: ServerDeps): Promise<ProductServer> {
     .with(createAuthMiddleware({ verifier: deps.verifier, requiredScopes: REQUIRED_SCOPES }))
     .add(ProductServiceDefinition, productService);
 
-  const health = HealthState();
-  // NOT_SERVING until the caller says otherwise: a probe must not route
-  // traffic to a server that is not ready.
-  setServing(health, false);
   server.add(HealthDefinition, HealthServiceImpl(health));
   if (deps.reflection) {
     const reflection = createReflection([PRODUCT_SERVICE_NAME]);
@@ -122,12 +126,21 @@ export async function createServer(deps: ServerDeps): Promise<ProductServer> {
     health,
     priceWatch,
     serve() {
-      setServing(health, true);
-      monitor = startHealthMonitor({ database, logger, onChange: (serving) => setServing(health, serving) });
+      started = true;
+      updateHealth();
+      monitor = startHealthMonitor({
+        database,
+        logger,
+        onChange: (serving) => {
+          databaseServing = serving;
+          updateHealth();
+        },
+      });
     },
     async shutdown(graceMs) {
       stopMonitoring();
-      setServing(health, false);
+      started = false;
+      updateHealth();
       // One turn for health watchers to be sent NOT_SERVING before their streams end.
       await new Promise((resolve) => setImmediate(resolve));
       calls.closing = true;
@@ -168,6 +181,12 @@ function settledWithin(calls: CallTracker, ms: number): Promise<boolean> {
   return Promise.race([settled, late]).finally(() => clearTimeout(timer));
 }
 
-export function setServing(health: HealthState, serving: boolean): void {
-  for (const service of HEALTH_SERVICE_NAMES) health.setStatus(serving ? "healthy" : "unhealthy", service);
+/**
+ * The server ("") serves while it is up and its database answers;
+ * ProductService also needs to be hearing price changes, since WatchPrices
+ * promises them.
+ */
+function setServing(health: HealthState, server: boolean, productService: boolean): void {
+  health.setStatus(server ? "healthy" : "unhealthy", "");
+  health.setStatus(productService ? "healthy" : "unhealthy", PRODUCT_SERVICE_NAME);
 }

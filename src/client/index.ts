@@ -13,11 +13,11 @@ import { createChannel, createClientFactory, Metadata } from "nice-grpc";
 import type { CallOptions } from "nice-grpc-common";
 import { ProductServiceDefinition, type Product, type ProductServiceClient } from "../../gen/product/v1/product";
 import { ProductClientError, Status } from "./errors";
-import { resubscribingWatch } from "./resubscribe";
+import { DEFAULT_WATCH_RETRY, resubscribingWatch, type WatchRetryPolicy } from "./resubscribe";
 import { createDeadlineMiddleware, createRetryMiddleware, DEFAULT_RETRY, requestIdAndErrors, type ProductCallOptions, type RetryPolicy } from "./middleware";
 
 export * from "../../gen/product/v1/product";
-export { ProductClientError, Status, type ProductCallOptions, type RetryPolicy };
+export { ProductClientError, Status, type ProductCallOptions, type RetryPolicy, type WatchRetryPolicy };
 
 export interface ProductClientOptions {
   /** host:port */
@@ -33,6 +33,11 @@ export interface ProductClientOptions {
   readonly defaultDeadlineMs?: number;
   /** Retry policy for idempotent calls; `false` turns retries off. */
   readonly retry?: RetryPolicy | false;
+  /**
+   * How WatchPrices re-subscribes when its stream ends with UNAVAILABLE (a
+   * replica restarting or shutting down): `false` never does.
+   */
+  readonly watchRetry?: WatchRetryPolicy | false;
 }
 
 type Options = CallOptions & Partial<ProductCallOptions>;
@@ -57,7 +62,8 @@ function credentials(options: ProductClientOptions): ChannelCredentials {
 
 export function createProductClient(options: ProductClientOptions): ProductClient {
   if (options.insecure === true && options.tls !== undefined) throw new Error("choose tls or insecure, not both");
-  const channel = createChannel(options.address, credentials(options));
+  // Reconnect to a replica that went away within a second or two, not grpc-js's default of up to 2 minutes.
+  const channel = createChannel(options.address, credentials(options), { "grpc.max_reconnect_backoff_ms": 2_000, "grpc.initial_reconnect_backoff_ms": 200 });
   const tokenFor = options.tokenProvider ?? (options.token === undefined ? undefined : () => options.token as string);
 
   let factory = createClientFactory();
@@ -79,9 +85,9 @@ export function createProductClient(options: ProductClientOptions): ProductClien
     listProducts: (request, callOptions) => client.listProducts(request, callOptions),
     batchCreateProducts: (request, callOptions) => client.batchCreateProducts(request, callOptions),
     watchPrices: (request, callOptions) =>
-      options.retry === false
+      options.watchRetry === false
         ? client.watchPrices(request, callOptions)
-        : resubscribingWatch((requests) => client.watchPrices(requests, callOptions), request, options.retry ?? DEFAULT_RETRY, callOptions?.signal),
+        : resubscribingWatch((requests) => client.watchPrices(requests, callOptions), request, options.watchRetry ?? DEFAULT_WATCH_RETRY, callOptions?.signal),
     updatePrice: (request, callOptions) => client.updatePrice(request, callOptions),
     async getProduct(id, callOptions) {
       try {

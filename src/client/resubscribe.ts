@@ -6,7 +6,16 @@
 import { ClientError, Status } from "nice-grpc-common";
 import type { PriceUpdate, WatchRequest } from "../../gen/product/v1/product";
 import { ProductClientError } from "./errors";
-import type { RetryPolicy } from "./middleware";
+
+/** How a watch re-subscribes: backoff growing from initial to max, until no stream has worked for giveUpAfterMs. */
+export interface WatchRetryPolicy {
+  readonly initialBackoffMs: number;
+  readonly maxBackoffMs: number;
+  /** Since the last stream that delivered anything: past this the caller gets the error. */
+  readonly giveUpAfterMs: number;
+}
+
+export const DEFAULT_WATCH_RETRY: WatchRetryPolicy = { initialBackoffMs: 100, maxBackoffMs: 2_000, giveUpAfterMs: 60_000 };
 
 type OpenWatch = (requests: AsyncIterable<WatchRequest>) => AsyncIterable<PriceUpdate>;
 
@@ -53,9 +62,10 @@ function requestLog(requests: AsyncIterable<WatchRequestLike>) {
   };
 }
 
-export async function* resubscribingWatch(open: OpenWatch, requests: AsyncIterable<WatchRequestLike>, policy: RetryPolicy, signal?: AbortSignal): AsyncGenerator<PriceUpdate> {
+export async function* resubscribingWatch(open: OpenWatch, requests: AsyncIterable<WatchRequestLike>, policy: WatchRetryPolicy, signal?: AbortSignal): AsyncGenerator<PriceUpdate> {
   const forStream = requestLog(requests);
   let failures = 0;
+  let lastWorked = Date.now();
   for (;;) {
     const attempt = new AbortController();
     const stop = () => attempt.abort();
@@ -63,13 +73,14 @@ export async function* resubscribingWatch(open: OpenWatch, requests: AsyncIterab
     try {
       for await (const update of open(forStream(attempt.signal))) {
         failures = 0;
+        lastWorked = Date.now();
         yield update;
       }
       return;
     } catch (error) {
       const unavailable = (error instanceof ProductClientError || error instanceof ClientError) && error.code === Status.UNAVAILABLE;
       failures += 1;
-      if (!unavailable || signal?.aborted || failures >= policy.maxAttempts) throw error;
+      if (!unavailable || signal?.aborted || Date.now() - lastWorked > policy.giveUpAfterMs) throw error;
       const backoff = Math.random() * Math.min(policy.maxBackoffMs, policy.initialBackoffMs * 2 ** (failures - 1));
       await new Promise((resolve) => setTimeout(resolve, backoff));
     } finally {

@@ -43,8 +43,10 @@ export async function openPglite(dataDir: string, drizzleConfig: DrizzleConfig):
       });
     },
     async listen(channel, onPayload) {
+      // In this process: it cannot be cut off.
       return client.listen(channel, onPayload);
     },
+    reachable: true,
     async withAdvisoryLock(key, work) {
       // One connection in this process; the lock still orders concurrent callers within it.
       await client.query("SELECT pg_advisory_lock($1)", [key]);

@@ -23,6 +23,8 @@
 import { drizzle } from "drizzle-orm/postgres-js";
 import postgres, { type PendingQuery, type Sql } from "postgres";
 import type { CallConnection, Database, DatabaseHandle, DrizzleConfig, PreparedStatement } from "./client";
+import { startListener } from "./postgres-listener";
+import { createReachability, isConnectionError } from "./reachability";
 
 export interface PostgresOptions {
   readonly url: string;
@@ -36,6 +38,8 @@ const RESET_STATEMENT = "SELECT 1 WHERE false";
 /** A transaction's statement_timeout is the call's time left plus this, so the call's own deadline (and its cancel) normally comes first. */
 const STATEMENT_TIMEOUT_SLACK_MS = 100;
 const MAX_STATEMENT_TIMEOUT_MS = 2 ** 31 - 1;
+const CONNECT_TIMEOUT_SECONDS = 1;
+const MAX_RECONNECT_WAIT_SECONDS = 0.25;
 
 /** The part of a postgres.js client that Drizzle's postgres-js driver uses. */
 interface DriverClient {
@@ -53,6 +57,16 @@ export async function openPostgres(options: PostgresOptions): Promise<DatabaseHa
     // Server notices (e.g. "relation already exists, skipping") are not ours to print.
     onnotice: () => undefined,
     connection: { application_name: "product-service", statement_timeout: options.statementTimeoutMs },
+    // A database that does not answer fails the call within a second or so, not 30 s.
+    connect_timeout: CONNECT_TIMEOUT_SECONDS,
+    // postgres.js waits up to 20 s between reconnects after repeated failures
+    // (3^n / 100 s), which delays recovery long after the database is back.
+    // The reachability gate keeps calls from hammering a dead database, so a
+    // short, bounded wait is enough.
+    backoff: (retries: number) => Math.min(0.025 * 2 ** retries, MAX_RECONNECT_WAIT_SECONDS),
+  });
+  const reachability = createReachability(async () => {
+    await sql`SELECT 1`;
   });
   const over = (client: DriverClient): Database => drizzle(client as unknown as Sql, options.drizzleConfig) as unknown as Database;
   let pooledQueries = 0;
@@ -62,12 +76,18 @@ export async function openPostgres(options: PostgresOptions): Promise<DatabaseHa
   const pooled: DriverClient = {
     options: sql.options,
     unsafe(query, params, queryOptions) {
+      reachability.check();
       const pending: AnyQuery = sql.unsafe(query, params as postgres.ParameterOrJSON<never>[], queryOptions);
       pooledQueries += 1;
       const settled = () => void (pooledQueries -= 1);
       // postgres.js starts a query when it is awaited; Drizzle sets it up
       // (.values()) synchronously first, so attach only after that.
-      queueMicrotask(() => pending.then(settled, settled));
+      queueMicrotask(() =>
+        pending.then(settled, (error: unknown) => {
+          settled();
+          reachability.failed(error);
+        }),
+      );
       return pending;
     },
   };
@@ -75,7 +95,9 @@ export async function openPostgres(options: PostgresOptions): Promise<DatabaseHa
   /** A reserved connection, unless the signal aborts first (then it goes straight back). */
   async function reserve(signal: AbortSignal): Promise<postgres.ReservedSql> {
     signal.throwIfAborted();
+    reachability.check();
     const reserving = sql.reserve();
+    reserving.catch((error: unknown) => reachability.failed(error));
     let onAbort: (() => void) | undefined;
     const aborted = new Promise<never>((_, reject) => {
       onAbort = () => reject(signal.reason);
@@ -132,22 +154,29 @@ export async function openPostgres(options: PostgresOptions): Promise<DatabaseHa
     async withConnection(scope, work) {
       const connection = await reserve(scope.signal);
       held += 1;
-      const cancellable = cancellableClient(connection, sql.options, scope.signal);
+      const cancellable = cancellableClient(connection, sql.options, scope.signal, reachability.failed);
       try {
         return await work(callConnection(cancellable.client));
       } finally {
-        if (await cancellable.quiesce()) await connection.unsafe(RESET_STATEMENT).catch(() => undefined);
-        connection.release();
+        const outcome = await cancellable.quiesce();
+        // A lost connection is already back among the pool's closed ones
+        // (postgres.js reconnects it on demand): writing to it, or releasing
+        // it as open, would make postgres.js write to a socket it has dropped.
+        if (!outcome.lost) {
+          if (outcome.failed) await connection.unsafe(RESET_STATEMENT).catch(() => undefined);
+          connection.release();
+        }
         held -= 1;
       }
     },
 
     async transaction(scope, work) {
       scope.signal.throwIfAborted();
+      reachability.check();
       held += 1;
       try {
         return (await sql.begin(async (tx) => {
-          const cancellable = cancellableClient(tx, sql.options, scope.signal);
+          const cancellable = cancellableClient(tx, sql.options, scope.signal, reachability.failed);
           try {
             const budget = scope.remainingMs();
             if (budget !== undefined) {
@@ -163,20 +192,36 @@ export async function openPostgres(options: PostgresOptions): Promise<DatabaseHa
             await cancellable.quiesce();
           }
         })) as Awaited<ReturnType<typeof work>>;
+      } catch (error) {
+        reachability.failed(error);
+        throw error;
       } finally {
         held -= 1;
       }
     },
 
-    async listen(channel, onPayload) {
-      // postgres.js keeps one dedicated connection for LISTEN and re-issues
-      // it after a reconnect, so a restarted database is heard again.
-      const subscription = await sql.listen(channel, onPayload);
-      held += 1;
+    async listen(channel, onPayload, onListening) {
+      // A connection of its own, outside the pool (postgres-listener.ts).
+      let listening = false;
+      const stop = await startListener({
+        url: options.url,
+        channel,
+        onPayload,
+        onListening: (now) => {
+          if (now !== listening) held += now ? 1 : -1;
+          listening = now;
+          onListening?.(now);
+        },
+      });
       return async () => {
-        held -= 1;
-        await subscription.unlisten();
+        if (listening) held -= 1;
+        listening = false;
+        await stop();
       };
+    },
+
+    get reachable() {
+      return reachability.reachable;
     },
 
     async withAdvisoryLock(key, work) {
@@ -198,7 +243,12 @@ export async function openPostgres(options: PostgresOptions): Promise<DatabaseHa
     },
 
     async ping() {
-      await sql`SELECT 1`;
+      try {
+        await sql`SELECT 1`;
+      } catch (error) {
+        reachability.failed(error);
+        throw error;
+      }
     },
 
     connectionsInUse() {
@@ -206,6 +256,7 @@ export async function openPostgres(options: PostgresOptions): Promise<DatabaseHa
     },
 
     async close() {
+      reachability.stop();
       await sql.end({ timeout: 5 });
     },
   };
@@ -216,10 +267,11 @@ export async function openPostgres(options: PostgresOptions): Promise<DatabaseHa
  * aborts. quiesce() resolves once every cancel it sent has been delivered,
  * with whether any statement failed (the connection then needs a reset).
  */
-function cancellableClient(connection: Connection, options: Sql["options"], signal: AbortSignal) {
+function cancellableClient(connection: Connection, options: Sql["options"], signal: AbortSignal, onFailure: (error: unknown) => void) {
   const inFlight = new Set<AnyQuery>();
   const cancels: Promise<unknown>[] = [];
   let failed = false;
+  let lost = false;
   const cancelInFlight = () => {
     for (const query of inFlight) cancels.push(cancelAndWait(query));
     inFlight.clear();
@@ -234,9 +286,11 @@ function cancellableClient(connection: Connection, options: Sql["options"], sign
       inFlight.add(pending);
       const settled = () => inFlight.delete(pending);
       queueMicrotask(() =>
-        pending.then(settled, () => {
+        pending.then(settled, (error: unknown) => {
           failed = true;
+          lost ||= isConnectionError(error);
           settled();
+          onFailure(error);
         }),
       );
       return pending;
@@ -245,10 +299,11 @@ function cancellableClient(connection: Connection, options: Sql["options"], sign
 
   return {
     client,
-    async quiesce(): Promise<boolean> {
+    /** Once every cancel sent has landed: whether a statement failed (or was cancelled), and whether the connection was lost. */
+    async quiesce(): Promise<{ failed: boolean; lost: boolean }> {
       signal.removeEventListener("abort", cancelInFlight);
       await Promise.all(cancels);
-      return failed || cancels.length > 0;
+      return { failed: failed || cancels.length > 0, lost };
     },
   };
 }

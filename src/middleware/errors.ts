@@ -31,6 +31,7 @@ const CONNECTION_ERROR_CODES = new Set([
   "CONNECTION_ENDED",
   "CONNECTION_DESTROYED",
   "CONNECT_TIMEOUT",
+  "DATABASE_UNREACHABLE",
 ]);
 
 function mapDomainError(error: DomainError): Mapped {

@@ -17,11 +17,16 @@ interface NotifyPayload {
   updated_at_ms: number;
 }
 
-/** Subscribes to the channel; resolves once LISTEN is in place, to the function that ends it. */
+/**
+ * Subscribes to the channel; resolves once LISTEN is in place, to the
+ * function that ends it. `onListening` hears when the subscription is lost
+ * and when it is back (changes in between were not heard).
+ */
 export function listenForPriceChanges(
   database: DatabaseHandle,
   onChange: (change: PriceChange) => void,
   onBadPayload: (payload: string) => void,
+  onListening?: (listening: boolean) => void,
 ): Promise<() => Promise<void>> {
   return database.listen(PRICE_CHANGE_CHANNEL, (payload) => {
     let parsed: NotifyPayload;
@@ -32,5 +37,5 @@ export function listenForPriceChanges(
       return;
     }
     onChange({ id: parsed.id, price: parsed.price, updatedAt: new Date(parsed.updated_at_ms) });
-  });
+  }, onListening);
 }

@@ -180,6 +180,21 @@ export function createProductRepo(database: DatabaseHandle, options: ProductRepo
       });
     },
 
+    /** Current prices on the shared pool, for work that is no one call's (watchers catching up). */
+    async getPricesShared(ids: readonly string[]): Promise<PriceRow[]> {
+      const rows: PriceRow[] = [];
+      for (let start = 0; start < ids.length; start += insertChunkSize) {
+        const chunk = ids.slice(start, start + insertChunkSize);
+        rows.push(
+          ...(await database.db
+            .select({ id: products.id, price: products.price })
+            .from(products)
+            .where(sql`${products.id} = ANY(${sql.param(chunk)}::uuid[])`)),
+        );
+      }
+      return rows;
+    },
+
     getPrices(ids: readonly string[], scope: WorkScope): Promise<PriceRow[]> {
       return database.withConnection(scope, ({ db }) =>
         db

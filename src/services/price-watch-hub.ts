@@ -24,10 +24,23 @@ export interface WatchSubscription {
   close(): void;
 }
 
+/** A catch-up in progress: changes published after it began win over what it read. */
+export interface CatchUp {
+  /** Every id any stream watches, to read the current price of. */
+  readonly ids: readonly string[];
+  /** Sends each stream the prices that differ from what it last had, except for ids changed meanwhile. */
+  finish(current: readonly PriceChange[]): void;
+}
+
 export interface PriceWatchHub {
   subscribe(): WatchSubscription;
   /** Delivers one change to every stream watching its product. */
   publish(change: PriceChange): void;
+  /**
+   * For after a time changes may have been missed (the LISTEN connection
+   * was lost): begin, read the current prices of `ids`, then finish.
+   */
+  beginCatchUp(): CatchUp;
   /** Streams open, and ids watched across them (for metrics and tests). */
   stats(): { subscriptions: number; watchedIds: number };
 }
@@ -35,11 +48,15 @@ export interface PriceWatchHub {
 export function createPriceWatchHub(): PriceWatchHub {
   const watchersById = new Map<string, Set<Subscription>>();
   let subscriptions = 0;
+  /** Ids published to since each catch-up in progress began. */
+  const catchUps = new Set<Set<string>>();
 
   class Subscription implements WatchSubscription {
     private readonly watched = new Set<string>();
     /** Latest pending update per product; a Map keeps first-queued order. */
     private pending = new Map<string, PriceChange>();
+    /** The price this stream last queued per product: a catch-up sends only what differs. */
+    private readonly lastPrice = new Map<string, number>();
     /** Ids that heard a change after being watched: their initial read is stale. */
     private readonly changedSinceWatch = new Set<string>();
     private wake: (() => void) | undefined;
@@ -74,8 +91,16 @@ export function createPriceWatchHub(): PriceWatchHub {
       }
     }
 
+    catchUp(change: PriceChange): void {
+      if (this.lastPrice.get(change.id) === change.price) return;
+      // Newer than an initial read still on its way.
+      this.changedSinceWatch.add(change.id);
+      this.enqueue(change);
+    }
+
     private enqueue(change: PriceChange): void {
       if (this.closed) return;
+      this.lastPrice.set(change.id, change.price);
       this.pending.set(change.id, change);
       this.wakeReader();
     }
@@ -122,6 +147,7 @@ export function createPriceWatchHub(): PriceWatchHub {
       }
       this.watched.clear();
       this.pending.clear();
+      this.lastPrice.clear();
       this.wakeReader();
     }
   }
@@ -132,9 +158,24 @@ export function createPriceWatchHub(): PriceWatchHub {
       return new Subscription();
     },
     publish(change) {
+      for (const published of catchUps) published.add(change.id);
       const watchers = watchersById.get(change.id);
       if (watchers === undefined) return;
       for (const watcher of watchers) watcher.deliver(change);
+    },
+    beginCatchUp() {
+      const publishedSince = new Set<string>();
+      catchUps.add(publishedSince);
+      return {
+        ids: [...watchersById.keys()],
+        finish(current) {
+          catchUps.delete(publishedSince);
+          for (const change of current) {
+            if (publishedSince.has(change.id)) continue;
+            for (const watcher of watchersById.get(change.id) ?? []) watcher.catchUp(change);
+          }
+        },
+      };
     },
     stats() {
       return { subscriptions, watchedIds: watchersById.size };

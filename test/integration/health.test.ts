@@ -1,29 +1,36 @@
 // A real server on port 0 answers grpc.health.v1 with no token.
-import { createClient } from "nice-grpc";
+import { ServerCredentials } from "@grpc/grpc-js";
+import { createChannel, createClient } from "nice-grpc";
 import { HealthDefinition } from "nice-grpc-server-health";
 import { HealthCheckResponse_ServingStatus } from "nice-grpc-server-health/lib/proto/grpc/health/v1/health";
-import { PRODUCT_SERVICE_NAME, setServing } from "../../src/server";
-import { TEST_BACKENDS, type TestDatabase } from "../support/database";
-import { startTestServer, type TestServer } from "../support/server";
-
-const backend = TEST_BACKENDS[0]!;
-let database: TestDatabase;
-let server: TestServer;
-
-beforeAll(async () => {
-  database = await backend.open();
-  server = await startTestServer(database);
-});
-afterAll(async () => {
-  await server.close();
-  await database.close();
-});
+import { createTokenVerifier } from "../../src/auth/token-verifier";
+import { createLogger } from "../../src/logger";
+import { createServer, PRODUCT_SERVICE_NAME } from "../../src/server";
+import { TEST_BACKENDS } from "../support/database";
+import { TEST_AUTH, TEST_DEADLINES, TEST_LIMITS } from "../support/server";
 
 test("Check answers NOT_SERVING until the server is marked serving, then SERVING for the server and ProductService", async () => {
-  const client = createClient(HealthDefinition, server.channel);
-  setServing(server.app.health, false);
-  expect((await client.check({ service: "" })).status).toBe(HealthCheckResponse_ServingStatus.NOT_SERVING);
-  setServing(server.app.health, true);
-  expect((await client.check({ service: "" })).status).toBe(HealthCheckResponse_ServingStatus.SERVING);
-  expect((await client.check({ service: PRODUCT_SERVICE_NAME })).status).toBe(HealthCheckResponse_ServingStatus.SERVING);
+  const database = await TEST_BACKENDS[0]!.open();
+  const app = await createServer({
+    database: database.handle,
+    logger: createLogger("silent"),
+    limits: TEST_LIMITS,
+    deadlines: TEST_DEADLINES,
+    reflection: false,
+    verifier: createTokenVerifier(TEST_AUTH),
+  });
+  const port = await app.listen("127.0.0.1:0", ServerCredentials.createInsecure());
+  const channel = createChannel(`127.0.0.1:${port}`);
+  const client = createClient(HealthDefinition, channel);
+  try {
+    expect((await client.check({ service: "" })).status).toBe(HealthCheckResponse_ServingStatus.NOT_SERVING);
+    expect((await client.check({ service: PRODUCT_SERVICE_NAME })).status).toBe(HealthCheckResponse_ServingStatus.NOT_SERVING);
+    app.serve();
+    expect((await client.check({ service: "" })).status).toBe(HealthCheckResponse_ServingStatus.SERVING);
+    expect((await client.check({ service: PRODUCT_SERVICE_NAME })).status).toBe(HealthCheckResponse_ServingStatus.SERVING);
+  } finally {
+    channel.close();
+    await app.close();
+    await database.close();
+  }
 });

@@ -11,6 +11,8 @@ export interface TcpProxy {
   restore(): void;
   /** Connections opened from now on reach the target only after `ms` (0: at once again). */
   delayNewConnections(ms: number): void;
+  /** Everything the target sends arrives `ms` late from now on (0: at once again). */
+  setLatency(ms: number): void;
   close(): Promise<void>;
 }
 
@@ -18,6 +20,7 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
   const sockets = new Set<net.Socket>();
   let cut = false;
   let connectDelayMs = 0;
+  let latencyMs = 0;
   const server = net.createServer((client) => {
     if (cut) {
       client.destroy();
@@ -33,7 +36,12 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
       sockets.add(upstream);
       upstream.on("close", () => sockets.delete(upstream));
       upstream.on("error", () => upstream.destroy());
-      client.pipe(upstream).pipe(client);
+      client.pipe(upstream);
+      // Replies are written in order, each held back by the latency in force when it came.
+      upstream.on("data", (chunk: Buffer) => {
+        if (latencyMs === 0) client.write(chunk);
+        else setTimeout(() => client.destroyed || client.write(chunk), latencyMs);
+      });
       client.resume();
       client.on("close", () => upstream.destroy());
       upstream.on("close", () => client.destroy());
@@ -53,6 +61,9 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     },
     delayNewConnections(ms) {
       connectDelayMs = ms;
+    },
+    setLatency(ms) {
+      latencyMs = ms;
     },
     close: () =>
       new Promise<void>((resolve) => {

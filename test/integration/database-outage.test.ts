@@ -1,0 +1,226 @@
+// A database that blinks: the server sits behind a TCP proxy the test owns
+// (never the machine's PostgreSQL itself), and the proxy is cut, restored or
+// slowed. Watchers must end up with the latest price of what they watch,
+// calls must fail fast while the database is gone and succeed within a
+// second of its return, and health must not flap because queries are slow.
+import { createServer as createNetServer, type AddressInfo } from "node:net";
+import postgres from "postgres";
+import { createClient } from "nice-grpc";
+import { Status } from "nice-grpc-common";
+import { HealthDefinition } from "nice-grpc-server-health";
+import { HealthCheckResponse_ServingStatus } from "nice-grpc-server-health/lib/proto/grpc/health/v1/health";
+import type { PriceUpdate, WatchRequest } from "../../gen/product/v1/product";
+import { createProductClient } from "../../src/client";
+import { openDatabase } from "../../src/db/client";
+import { migrateDatabase } from "../../src/db/migrate";
+import { PRODUCT_SERVICE_NAME } from "../../src/server";
+import { createPostgresDatabase, describeOnPostgres, POSTGRES_ADMIN_URL, type TestDatabase } from "../support/database";
+import { newProduct } from "../support/products";
+import { startTestServer, testToken, type TestServer } from "../support/server";
+import { startTcpProxy, type TcpProxy } from "../support/tcp-proxy";
+import { requestChannel } from "../support/streams";
+
+const { SERVING } = HealthCheckResponse_ServingStatus;
+
+async function until(condition: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<number> {
+  const started = Date.now();
+  while (!(await condition())) {
+    if (Date.now() - started > timeoutMs) throw new Error("condition never held");
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  return Date.now() - started;
+}
+
+/** Reads a watch in the background: the latest price seen per product. */
+function latestPrices(stream: AsyncIterable<PriceUpdate>) {
+  const latest = new Map<string, number>();
+  let failure: unknown;
+  const done = (async () => {
+    for await (const update of stream) latest.set(update.productId, update.newPrice);
+  })().catch((error: unknown) => (failure = error));
+  return { latest, done, failure: () => failure };
+}
+
+describeOnPostgres("a database outage", () => {
+  let proxy: TcpProxy;
+  let server: TestServer;
+  let database: TestDatabase;
+  let drop: () => Promise<void>;
+  /** A session straight to PostgreSQL, past the proxy: changes made while the server is cut off. */
+  let direct: postgres.Sql;
+
+  beforeAll(async () => {
+    const created = await createPostgresDatabase(POSTGRES_ADMIN_URL as string);
+    drop = created.drop;
+    direct = postgres(created.url, { max: 2, onnotice: () => undefined });
+    const target = new URL(created.url);
+    proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 5432) });
+    target.host = `127.0.0.1:${proxy.port}`;
+    const handle = await openDatabase({ url: target.toString(), dataDir: "unused" });
+    await migrateDatabase(handle);
+    database = { handle, url: target.toString(), close: () => handle.close() };
+    server = await startTestServer(database);
+  });
+  afterAll(async () => {
+    await server.close();
+    await database.close();
+    await direct.end();
+    await proxy.close();
+    await drop();
+  });
+  afterEach(() => {
+    proxy.setLatency(0);
+    proxy.restore();
+  });
+
+  const health = () => createClient(HealthDefinition, server.channel);
+  const productServiceServing = async () => (await health().check({ service: PRODUCT_SERVICE_NAME })).status === SERVING;
+
+  async function setPriceDirectly(id: string, price: number): Promise<void> {
+    await direct`UPDATE products SET price = ${price} WHERE id = ${id}`;
+  }
+
+  test("a watcher open across a cut gets the price changed during it, then every change after recovery", async () => {
+    const product = await server.client.createProduct(newProduct(1, "outage"));
+    const requests = requestChannel<WatchRequest>();
+    const controller = new AbortController();
+    const watch = latestPrices(server.client.watchPrices(requests, { signal: controller.signal }));
+    requests.send({ productIds: [product.id] });
+    await until(() => watch.latest.get(product.id) === product.price);
+
+    proxy.cut();
+    await until(async () => !(await productServiceServing()));
+    await setPriceDirectly(product.id, 41); // its NOTIFY reaches no one
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    proxy.restore();
+
+    // Listening again means caught up: the change made during the cut arrives.
+    await until(productServiceServing);
+    await until(() => watch.latest.get(product.id) === 41, 3_000);
+    for (let price = 100; price < 120; price += 1) {
+      await setPriceDirectly(product.id, price);
+      await until(() => watch.latest.get(product.id) === price, 3_000);
+    }
+    expect(watch.failure()).toBeUndefined();
+    controller.abort();
+    await watch.done;
+  });
+
+  test("a watcher opened as the database comes back starts from the current price", async () => {
+    const product = await server.client.createProduct(newProduct(2, "outage"));
+    proxy.cut();
+    await setPriceDirectly(product.id, 77);
+    proxy.restore();
+    let first: PriceUpdate | undefined;
+    await until(async () => {
+      const requests = requestChannel<WatchRequest>();
+      requests.send({ productIds: [product.id] });
+      const controller = new AbortController();
+      try {
+        for await (const update of server.client.watchPrices(requests, { signal: controller.signal })) {
+          first = update;
+          return true;
+        }
+      } catch {
+        // UNAVAILABLE until the pool has reconnected: open it again
+      } finally {
+        controller.abort();
+      }
+      return false;
+    }, 3_000);
+    expect(first).toMatchObject({ productId: product.id, newPrice: 77 });
+  });
+
+  test("under load, no call waits more than about a second for UNAVAILABLE, and the first OK comes within a second of the return", async () => {
+    const product = await server.client.createProduct(newProduct(3, "outage"));
+    let stop = false;
+    let cutAt = Number.POSITIVE_INFINITY;
+    const slowest: number[] = [];
+    const callers = Array.from({ length: 64 }, async (_, i) => {
+      while (!stop) {
+        const started = Date.now();
+        const call = i % 4 === 0 ? server.client.createProduct(newProduct(i, "outage-load")) : server.client.getProduct({ id: product.id });
+        const failed = await call.then(
+          () => undefined,
+          (error: { code: Status }) => error.code,
+        );
+        if (started >= cutAt) {
+          slowest.push(Date.now() - started);
+          expect(failed === undefined || failed === Status.UNAVAILABLE).toBe(true);
+        }
+      }
+    });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    cutAt = Date.now();
+    proxy.cut();
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    stop = true;
+    await Promise.all(callers);
+    expect(slowest.length).toBeGreaterThan(0);
+    expect(Math.max(...slowest)).toBeLessThan(1_500);
+
+    proxy.restore();
+    const firstOk = await until(async () => (await server.client.getProduct({ id: product.id }).then(() => true, () => false)), 5_000);
+    expect(firstOk).toBeLessThan(1_000);
+  });
+
+  test("health stays SERVING while every reply from the database takes 300 ms", async () => {
+    await until(productServiceServing);
+    proxy.setLatency(300);
+    const product = await server.client.createProduct(newProduct(4, "outage"));
+    const statuses: HealthCheckResponse_ServingStatus[] = [];
+    let stop = false;
+    const load = Array.from({ length: 8 }, async () => {
+      while (!stop) await server.client.getProduct({ id: product.id }).catch(() => undefined);
+    });
+    for (let i = 0; i < 40; i += 1) {
+      statuses.push((await health().check({ service: "" })).status, (await health().check({ service: PRODUCT_SERVICE_NAME })).status);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    stop = true;
+    await Promise.all(load);
+    expect(statuses.filter((status) => status !== SERVING)).toEqual([]);
+  });
+});
+
+describeOnPostgres("the typed client's watch", (backend) => {
+  test("survives a restart of the only replica it knows, and sees the next change", async () => {
+    const database = await backend.open();
+    const port = await freePort();
+    let server: TestServer | undefined = await startTestServer(database, {}, undefined, `127.0.0.1:${port}`);
+    const client = createProductClient({ address: `127.0.0.1:${port}`, insecure: true, token: await testToken() });
+    const controller = new AbortController();
+    try {
+      const product = await client.createProduct(newProduct(1, "restart"));
+      const requests = requestChannel<WatchRequest>();
+      const watch = latestPrices(client.watchPrices(requests, { signal: controller.signal }));
+      requests.send({ productIds: [product.id] });
+      await until(() => watch.latest.get(product.id) === product.price);
+
+      await server.app.shutdown(1_000);
+      await server.close();
+      server = undefined;
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      server = await startTestServer(database, {}, undefined, `127.0.0.1:${port}`);
+
+      await until(() => server!.app.priceWatch.stats().subscriptions > 0, 10_000);
+      await client.updatePrice({ id: product.id, price: 55 });
+      await until(() => watch.latest.get(product.id) === 55, 5_000);
+      expect(watch.failure()).toBeUndefined();
+    } finally {
+      controller.abort();
+      client.close();
+      await server?.close();
+      await database.close();
+    }
+  });
+});
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const probe = createNetServer().listen(0, "127.0.0.1", () => {
+      const { port } = probe.address() as AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+}

@@ -1190,6 +1190,12 @@ export const ProductServiceDefinition = {
      * watched set; the current price of each newly watched product is sent at
      * once, then every change until the client closes the stream.
      *
+     * Guarantee: a reader that falls behind gets the latest price of each
+     * product rather than every intermediate one, and after any outage of the
+     * server's database each stream receives the latest price of each product
+     * it watches: no change is silently lost. While a server cannot hear
+     * changes, its health for product.v1.ProductService is NOT_SERVING.
+     *
      * Status codes: INVALID_ARGUMENT when an id is not a UUID or the stream
      * would watch more ids than the server's cap; NOT_FOUND when a watched id
      * names no product; UNAVAILABLE when the server shuts down.
@@ -1279,6 +1285,12 @@ export interface ProductServiceImplementation<CallContextExt = {}> {
    * watched set; the current price of each newly watched product is sent at
    * once, then every change until the client closes the stream.
    *
+   * Guarantee: a reader that falls behind gets the latest price of each
+   * product rather than every intermediate one, and after any outage of the
+   * server's database each stream receives the latest price of each product
+   * it watches: no change is silently lost. While a server cannot hear
+   * changes, its health for product.v1.ProductService is NOT_SERVING.
+   *
    * Status codes: INVALID_ARGUMENT when an id is not a UUID or the stream
    * would watch more ids than the server's cap; NOT_FOUND when a watched id
    * names no product; UNAVAILABLE when the server shuts down.
@@ -1358,6 +1370,12 @@ export interface ProductServiceClient<CallOptionsExt = {}> {
    * WatchPrices streams price changes. Each request adds product ids to the
    * watched set; the current price of each newly watched product is sent at
    * once, then every change until the client closes the stream.
+   *
+   * Guarantee: a reader that falls behind gets the latest price of each
+   * product rather than every intermediate one, and after any outage of the
+   * server's database each stream receives the latest price of each product
+   * it watches: no change is silently lost. While a server cannot hear
+   * changes, its health for product.v1.ProductService is NOT_SERVING.
    *
    * Status codes: INVALID_ARGUMENT when an id is not a UUID or the stream
    * would watch more ids than the server's cap; NOT_FOUND when a watched id

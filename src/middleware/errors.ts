@@ -6,6 +6,7 @@
 import { isAbortError } from "abort-controller-x";
 import { ServerError, Status, type CallContext, type ServerMiddlewareCall } from "nice-grpc-common";
 import { DomainError, InvalidArgumentError, NotFoundError } from "../errors";
+import { isConnectionError } from "../db/reachability";
 import type { Logger } from "../logger";
 import { abortStatus, DEADLINE_EXCEEDED_MESSAGE } from "../transport/call-scope";
 import type { CallScopeContext } from "./call-scope";
@@ -16,23 +17,6 @@ interface Mapped {
 }
 
 const DATABASE_UNAVAILABLE: Mapped = { code: Status.UNAVAILABLE, message: "the database is unavailable; retry later" };
-
-/** Error codes of Node's sockets and postgres.js's connection handling. */
-const CONNECTION_ERROR_CODES = new Set([
-  "ECONNREFUSED",
-  "ECONNRESET",
-  "ETIMEDOUT",
-  "EPIPE",
-  "EHOSTUNREACH",
-  "ENETUNREACH",
-  "ENOTFOUND",
-  "EAI_AGAIN",
-  "CONNECTION_CLOSED",
-  "CONNECTION_ENDED",
-  "CONNECTION_DESTROYED",
-  "CONNECT_TIMEOUT",
-  "DATABASE_UNREACHABLE",
-]);
 
 function mapDomainError(error: DomainError): Mapped {
   if (error instanceof InvalidArgumentError) return { code: Status.INVALID_ARGUMENT, message: error.message };
@@ -72,7 +56,7 @@ export function mapError(error: unknown): Mapped | undefined {
     if (current instanceof DomainError) return mapDomainError(current);
     const code = (current as { code?: unknown }).code;
     if (typeof code === "string") {
-      if (CONNECTION_ERROR_CODES.has(code)) return DATABASE_UNAVAILABLE;
+      if (isConnectionError(current)) return DATABASE_UNAVAILABLE;
       if (/^[0-9A-Z]{5}$/.test(code)) {
         const mapped = mapSqlState(code);
         if (mapped !== undefined) return mapped;

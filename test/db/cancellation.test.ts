@@ -4,10 +4,9 @@
 import { sql } from "drizzle-orm";
 import { rowsOf } from "../../src/db/rows";
 import type { WorkScope } from "../../src/db/client";
-import { openDatabase, type DatabaseHandle } from "../../src/db/client";
-import { migrateDatabase } from "../../src/db/migrate";
-import { createPostgresDatabase, describeOnPostgres, POSTGRES_ADMIN_URL, type TestDatabase } from "../support/database";
-import { startTcpProxy, type TcpProxy } from "../support/tcp-proxy";
+import type { DatabaseHandle } from "../../src/db/client";
+import { describeOnPostgres, openBehindProxy, type ProxiedDatabase, type TestDatabase } from "../support/database";
+import type { TcpProxy } from "../support/tcp-proxy";
 
 function scopeOf(signal: AbortSignal): WorkScope {
   return { signal, remainingMs: () => undefined };
@@ -61,23 +60,14 @@ describeOnPostgres("a cancel that arrives late", () => {
   // long finished: the race the cancel protocol allows, made certain.
   let proxy: TcpProxy;
   let handle: DatabaseHandle;
-  let drop: () => Promise<void>;
+  let database: ProxiedDatabase;
 
   beforeAll(async () => {
-    const created = await createPostgresDatabase(POSTGRES_ADMIN_URL as string);
-    drop = created.drop;
-    const target = new URL(created.url);
-    proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 5432) });
-    target.host = `127.0.0.1:${proxy.port}`;
-    handle = await openDatabase({ url: target.toString(), dataDir: "unused", poolMax: 1 });
-    await migrateDatabase(handle);
+    database = await openBehindProxy({ poolMax: 1 });
+    ({ proxy, handle } = database);
     await handle.ping(); // the pool's one connection is open before connections are slowed
   });
-  afterAll(async () => {
-    await handle.close();
-    await proxy.close();
-    await drop();
-  });
+  afterAll(() => database.close());
 
   test("never stops the next caller's query on the same connection", async () => {
     proxy.delayNewConnections(150);

@@ -11,13 +11,11 @@ import { HealthDefinition } from "nice-grpc-server-health";
 import { HealthCheckResponse_ServingStatus } from "nice-grpc-server-health/lib/proto/grpc/health/v1/health";
 import type { PriceUpdate, WatchRequest } from "../../gen/product/v1/product";
 import { createProductClient } from "../../src/client";
-import { openDatabase } from "../../src/db/client";
-import { migrateDatabase } from "../../src/db/migrate";
 import { PRODUCT_SERVICE_NAME } from "../../src/server";
-import { createPostgresDatabase, describeOnPostgres, POSTGRES_ADMIN_URL, type TestDatabase } from "../support/database";
+import { describeOnPostgres, openBehindProxy, type ProxiedDatabase } from "../support/database";
 import { newProduct } from "../support/products";
 import { startTestServer, testToken, type TestServer } from "../support/server";
-import { startTcpProxy, type TcpProxy } from "../support/tcp-proxy";
+import type { TcpProxy } from "../support/tcp-proxy";
 import { requestChannel } from "../support/streams";
 
 const { SERVING } = HealthCheckResponse_ServingStatus;
@@ -44,29 +42,20 @@ function latestPrices(stream: AsyncIterable<PriceUpdate>) {
 describeOnPostgres("a database outage", () => {
   let proxy: TcpProxy;
   let server: TestServer;
-  let database: TestDatabase;
-  let drop: () => Promise<void>;
+  let database: ProxiedDatabase;
   /** A session straight to PostgreSQL, past the proxy: changes made while the server is cut off. */
   let direct: postgres.Sql;
 
   beforeAll(async () => {
-    const created = await createPostgresDatabase(POSTGRES_ADMIN_URL as string);
-    drop = created.drop;
-    direct = postgres(created.url, { max: 2, onnotice: () => undefined });
-    const target = new URL(created.url);
-    proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 5432) });
-    target.host = `127.0.0.1:${proxy.port}`;
-    const handle = await openDatabase({ url: target.toString(), dataDir: "unused" });
-    await migrateDatabase(handle);
-    database = { handle, url: target.toString(), close: () => handle.close() };
+    database = await openBehindProxy();
+    proxy = database.proxy;
+    direct = postgres(database.directUrl, { max: 2, onnotice: () => undefined });
     server = await startTestServer(database);
   });
   afterAll(async () => {
     await server.close();
-    await database.close();
     await direct.end();
-    await proxy.close();
-    await drop();
+    await database.close();
   });
   afterEach(() => {
     proxy.setLatency(0);

@@ -6,12 +6,10 @@ import { Status } from "nice-grpc-common";
 import { HealthDefinition } from "nice-grpc-server-health";
 import { HealthCheckResponse_ServingStatus } from "nice-grpc-server-health/lib/proto/grpc/health/v1/health";
 import { PRODUCT_SERVICE_NAME } from "../../src/server";
-import { openDatabase } from "../../src/db/client";
-import { migrateDatabase } from "../../src/db/migrate";
-import { createPostgresDatabase, describeOnPostgres, POSTGRES_ADMIN_URL, TEST_BACKENDS, type TestDatabase } from "../support/database";
+import { describeOnPostgres, openBehindProxy, TEST_BACKENDS, type ProxiedDatabase } from "../support/database";
 import { expectStatus, newProduct } from "../support/products";
 import { serveForSuite, startTestServer, type TestServer } from "../support/server";
-import { startTcpProxy, type TcpProxy } from "../support/tcp-proxy";
+import type { TcpProxy } from "../support/tcp-proxy";
 
 const INTERNALS = /select|insert|update|products|column|relation|postgres|drizzle|Error:|at .*\(|\.ts:/i;
 
@@ -37,25 +35,16 @@ describe.each(TEST_BACKENDS)("an unknown failure on $name", (backend) => {
 describeOnPostgres("the database going away", () => {
   let proxy: TcpProxy;
   let server: TestServer;
-  let drop: () => Promise<void>;
-  let database: TestDatabase;
+  let database: ProxiedDatabase;
 
   beforeAll(async () => {
-    const created = await createPostgresDatabase(POSTGRES_ADMIN_URL as string);
-    drop = created.drop;
-    const target = new URL(created.url);
-    proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 5432) });
-    target.host = `127.0.0.1:${proxy.port}`;
-    const handle = await openDatabase({ url: target.toString(), dataDir: "unused" });
-    await migrateDatabase(handle);
-    database = { handle, url: target.toString(), close: () => handle.close() };
+    database = await openBehindProxy();
+    proxy = database.proxy;
     server = await startTestServer(database);
   });
   afterAll(async () => {
     await server.close();
     await database.close();
-    await proxy.close();
-    await drop();
   });
 
   test("is UNAVAILABLE with no internals, and calls succeed again once it is back", async () => {

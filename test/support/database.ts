@@ -5,6 +5,7 @@ import { randomBytes } from "node:crypto";
 import postgres from "postgres";
 import { openDatabase, type Backend, type DatabaseHandle } from "../../src/db/client";
 import { migrateDatabase } from "../../src/db/migrate";
+import { startTcpProxy, type TcpProxy } from "./tcp-proxy";
 
 export interface TestDatabase {
   readonly handle: DatabaseHandle;
@@ -92,4 +93,32 @@ export const POSTGRES_ADMIN_URL: string | undefined = TEST_DATABASE_URL;
 export function describeOnPostgres(title: string, body: (backend: TestBackend) => void): void {
   if (TEST_DATABASE_URL === undefined) describe.skip(`${title} on postgres (TEST_DATABASE_URL is unset)`, () => body(postgresBackend));
   else describe(`${title} on postgres`, () => body(postgresBackend));
+}
+
+/** A fresh database on the PostgreSQL server, reached through a TCP proxy the test owns (for cutting, slowing, delaying). */
+export interface ProxiedDatabase extends TestDatabase {
+  readonly url: string;
+  readonly proxy: TcpProxy;
+  /** The database's own URL, past the proxy: for changes made while the server is cut off. */
+  readonly directUrl: string;
+}
+
+export async function openBehindProxy(options: { poolMax?: number } = {}): Promise<ProxiedDatabase> {
+  const created = await createPostgresDatabase(TEST_DATABASE_URL as string);
+  const target = new URL(created.url);
+  const proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 5432) });
+  target.host = `127.0.0.1:${proxy.port}`;
+  const handle = await openDatabase({ url: target.toString(), dataDir: "unused", ...options });
+  await migrateDatabase(handle);
+  return {
+    handle,
+    url: target.toString(),
+    proxy,
+    directUrl: created.url,
+    async close() {
+      await handle.close();
+      await proxy.close();
+      await created.drop();
+    },
+  };
 }

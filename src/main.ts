@@ -1,5 +1,7 @@
 // The process entry: configuration, database, migrations, server, signals.
 // Everything it wires together is built by factories that tests call directly.
+import { format } from "node:util";
+import { setLogger } from "@grpc/grpc-js";
 import { loadDevelopmentSecret, signToken } from "./auth/development-secret";
 import { SCOPES } from "./auth/scopes";
 import { createTokenVerifier } from "./auth/token-verifier";
@@ -14,6 +16,12 @@ import { serverCredentials } from "./tls";
 async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger(config.logLevel);
+  // grpc-js writes its own errors to stderr as plain text; they go in the log instead.
+  setLogger({
+    error: (...args: unknown[]) => logger.debug({ source: "grpc-js" }, format(...args)),
+    info: (...args: unknown[]) => logger.debug({ source: "grpc-js" }, format(...args)),
+    debug: (...args: unknown[]) => logger.debug({ source: "grpc-js" }, format(...args)),
+  });
 
   const database = await openDatabase({
     url: config.databaseUrl,
@@ -39,12 +47,16 @@ async function main(): Promise<void> {
   const metricsServer =
     metrics === undefined || config.metricsPort === undefined ? undefined : await startMetricsServer(metrics.registry, config.host, config.metricsPort);
   if (metricsServer !== undefined) logger.info({ port: metricsServer.port }, "metrics at /metrics");
-  const port = await app.listen(`${config.host}:${config.port}`, serverCredentials(config.tls));
+  const address = `${config.host}:${config.port}`;
+  const port = await app.listen(address, serverCredentials(config.tls)).catch(async (error: unknown) => {
+    // Give the data directory back before saying why, so the next start is not refused.
+    await app.close();
+    await metricsServer?.close();
+    await database.close();
+    throw new Error(`cannot listen on ${address}: ${/EADDRINUSE|address already in use/i.test(String(error)) ? "the address is in use" : String(error)}`);
+  });
   app.serve();
-  logger.info({ host: config.host, port, tls: config.tls !== undefined, mtls: config.tls?.clientCa !== undefined }, "listening");
-  flushLogs(logger);
-  if (developmentSecret !== undefined) await printHowToCall(config, port, developmentSecret);
-
+  // From the moment it listens, a signal stops it gracefully.
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
@@ -60,6 +72,9 @@ async function main(): Promise<void> {
   };
   process.on("SIGTERM", (signal) => void stop(signal));
   process.on("SIGINT", (signal) => void stop(signal));
+  logger.info({ host: config.host, port, tls: config.tls !== undefined, mtls: config.tls?.clientCa !== undefined }, "listening");
+  flushLogs(logger);
+  if (developmentSecret !== undefined) await printHowToCall(config, port, developmentSecret);
 }
 
 /** For `make run` with no JWT configuration: a ready token and a call that uses it. */
@@ -85,11 +100,14 @@ async function printHowToCall(config: Config, port: number, secret: string): Pro
   );
 }
 
+// A start-up failure is one line an operator can act on (a configuration
+// error lists every bad variable), not a stack trace.
 main().catch((error: unknown) => {
   if (error instanceof ConfigError) {
     process.stderr.write(`${error.message}\n`);
   } else {
-    process.stderr.write(`failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    const message = error instanceof Error ? error.message : String(error);
+    process.stderr.write(`failed to start: ${message.split("\n")[0]}\n`);
   }
   process.exit(1);
 });

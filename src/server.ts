@@ -24,6 +24,8 @@ import { createPriceWatchHub, type PriceWatchHub } from "./services/price-watch-
 import { createProductService, type ProductServiceLimits } from "./services/product-service";
 import { createCallInterceptor, createCallTracker, type CallTracker } from "./transport/call-interceptor";
 import { createGrpcServer } from "./transport/grpc-server";
+import { requestFieldNames } from "./transport/strict-decode";
+import { descriptorSet } from "../gen/descriptor_set";
 
 /** The fully qualified name health reports ProductService under (beside "" for the whole server). */
 export const PRODUCT_SERVICE_NAME = ProductServiceDefinition.fullName;
@@ -99,7 +101,7 @@ export async function createServer(deps: ServerDeps): Promise<ProductServer> {
     calls,
     observer: createCallLog(logger, deps.metrics),
   });
-  const server = createGrpcServer({ interceptors: [interceptor] });
+  const server = createGrpcServer({ interceptors: [interceptor], requestFields: requestFieldNames(descriptorSet) });
   // The order of the chain is fixed here and only here: the call's scope
   // first, so every later step has it; errors next, so whatever auth or the
   // service throws becomes a status written in one place. Health and

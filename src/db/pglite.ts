@@ -7,10 +7,16 @@ import { mkdir } from "node:fs/promises";
 import { PGlite } from "@electric-sql/pglite";
 import { drizzle } from "drizzle-orm/pglite";
 import type { CallConnection, Database, DatabaseHandle, DrizzleConfig } from "./client";
+import { lockDataDir } from "./data-dir-lock";
 
 export async function openPglite(dataDir: string, drizzleConfig: DrizzleConfig): Promise<DatabaseHandle> {
-  if (!dataDir.startsWith("memory://")) await mkdir(dataDir, { recursive: true });
-  const client = await PGlite.create(dataDir);
+  const inMemory = dataDir.startsWith("memory://");
+  if (!inMemory) await mkdir(dataDir, { recursive: true });
+  const unlock = inMemory ? async () => undefined : await lockDataDir(dataDir);
+  const client = await PGlite.create(dataDir).catch(async (error: unknown) => {
+    await unlock();
+    throw error;
+  });
   const db = drizzle(client, drizzleConfig) as unknown as Database;
   const connectionOf = (database: Database): CallConnection => ({
     db: database,
@@ -64,6 +70,7 @@ export async function openPglite(dataDir: string, drizzleConfig: DrizzleConfig):
     },
     async close() {
       await client.close();
+      await unlock();
     },
   };
 }

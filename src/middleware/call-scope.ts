@@ -4,10 +4,12 @@
 // aborts on the deadline and at shutdown as well as on cancel, and the
 // scope records when the handler has finished, so that shutdown and tests
 // can wait for handlers rather than for statuses.
-import type { CallContext, ServerMiddlewareCall } from "nice-grpc-common";
+import { ServerError, Status, type CallContext, type ServerMiddlewareCall } from "nice-grpc-common";
 import { currentCall } from "../request-context";
 import { CallScope } from "../transport/call-scope";
+import { undecodable } from "../services/validation";
 import { REQUEST_ID_HEADER } from "../transport/call-interceptor";
+import { UndecodableMessage } from "../transport/strict-decode";
 
 export interface CallScopeContext {
   readonly call: CallScope;
@@ -19,6 +21,9 @@ export async function* callScopeMiddleware<Request, Response>(
 ): AsyncGenerator<Response, Response | void, undefined> {
   const scope = currentCall();
   if (!(scope instanceof CallScope)) throw new Error("a call reached ProductService without a call scope");
+  // A unary request that could not be read (invalid UTF-8 in a string field).
+  // (This step is outside the errors middleware, so it says the status itself.)
+  if (call.request instanceof UndecodableMessage) throw new ServerError(Status.INVALID_ARGUMENT, undecodable(call.request).message);
   scope.handlerStarted();
   // In the response headers, which nice-grpc sends only when there are some:
   // a client sees the id even when the call fails.

@@ -7,6 +7,8 @@ import type { ListPosition } from "../repos/product-repo";
 
 const VERSION = "v1";
 const FIELD = "page_token";
+/** v1.<base64url JSON>.<base64url HMAC-SHA256, 43 characters, no padding> */
+const TOKEN = /^v1\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]{43})$/;
 
 /** What the listing is filtered by; a token only continues the same filter. */
 export interface ListFilter {
@@ -44,12 +46,15 @@ export function createPageTokenCodec(secret: string): PageTokenCodec {
     },
 
     decode(token, filter) {
-      const [version, body, signature, ...rest] = token.split(".");
-      if (version !== VERSION || body === undefined || signature === undefined || rest.length > 0) {
-        throw new InvalidArgumentError(FIELD, "is not a page token issued by this service");
-      }
-      const expected = sign(body);
-      const given = Buffer.from(signature, "base64url");
+      // Read strictly: exactly the characters encode() writes. Node's base64
+      // decoder skips what it does not know and ignores a last character's
+      // unused bits, so a token with a byte appended or changed could still
+      // decode to a valid one; comparing the signature as text refuses them.
+      const match = TOKEN.exec(token);
+      if (match === null) throw new InvalidArgumentError(FIELD, "is not a page token issued by this service");
+      const [, body = "", signature = ""] = match;
+      const expected = Buffer.from(sign(body).toString("base64url"));
+      const given = Buffer.from(signature);
       if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
         throw new InvalidArgumentError(FIELD, "is not a page token issued by this service");
       }

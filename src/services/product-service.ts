@@ -13,7 +13,7 @@ import { InvalidArgumentError, NotFoundError } from "../errors";
 import type { ProductRepo, ProductRow } from "../repos/product-repo";
 import type { PageTokenCodec } from "./page-token";
 import type { PriceChange, PriceWatchHub } from "./price-watch-hub";
-import { checkId, checkPrice, checkProductInput, type ProductInput } from "./validation";
+import { checkDecoded, checkId, checkPrice, checkProductInput, type ProductInput } from "./validation";
 
 /** The trailing-metadata key that carries ListProducts' continuation token. */
 export const NEXT_PAGE_TOKEN_KEY = "next-page-token";
@@ -115,7 +115,8 @@ export function createProductService(deps: ProductServiceDeps) {
         if (items.length === limits.batchMaxItems) {
           throw new InvalidArgumentError("items", `a batch may create at most ${limits.batchMaxItems} products; nothing was written`);
         }
-        items.push(checkProductInput(toProductInput(request), `items[${items.length}].`));
+        const prefix = `items[${items.length}].`;
+        items.push(checkProductInput(toProductInput(checkDecoded(request, prefix)), prefix));
       }
       // Nothing is written until the client half-closes, so a stream that
       // is cancelled, times out or loses its client before that leaves
@@ -127,7 +128,8 @@ export function createProductService(deps: ProductServiceDeps) {
     async *watchPrices(requests, context: Context) {
       const subscription = priceWatch.subscribe();
       const readRequests = async () => {
-        for await (const request of requests) {
+        for await (const message of requests) {
+          const request = checkDecoded(message);
           const ids = request.productIds.map((id, index) => checkId(`product_ids[${index}]`, id));
           const added = subscription.watch(ids);
           if (subscription.size > limits.watchMaxIds) {

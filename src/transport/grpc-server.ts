@@ -12,6 +12,7 @@ import type { CompatServiceDefinition, ServiceImplementation } from "nice-grpc";
 import { composeServerMiddleware, type ServerMiddleware } from "nice-grpc-common";
 import { parseGrpcTimeout, type ParsedTimeout } from "./grpc-timeout";
 import { createMethodHandler, normalizeServiceDefinition, type AnyMethod } from "./nice-grpc-internals";
+import { strictDeserializer, type MessageDecoder } from "./strict-decode";
 
 export interface IncomingStream {
   readonly stream: ServerHttp2Stream;
@@ -62,8 +63,14 @@ export interface GrpcServer extends ServiceBuilder<object> {
   destroySessions(): void;
 }
 
-export function createGrpcServer(options: grpc.ServerOptions): GrpcServer {
-  const server = new grpc.Server(options);
+export interface GrpcServerOptions extends grpc.ServerOptions {
+  /** Request field names by number for each method path, to name a field a request could not be read for. */
+  readonly requestFields?: ReadonlyMap<string, ReadonlyMap<number, string>>;
+}
+
+export function createGrpcServer(options: GrpcServerOptions): GrpcServer {
+  const { requestFields, ...serverOptions } = options;
+  const server = new grpc.Server(serverOptions);
   const sessions = new Set<Http2Session>();
   const streams = new Set<ServerHttp2Stream>();
   const factory = server as unknown as Http2ServerFactory;
@@ -90,12 +97,16 @@ export function createGrpcServer(options: grpc.ServerOptions): GrpcServer {
     },
     add(definition, implementation) {
       const methods = normalizeServiceDefinition(definition);
+      // ts-proto definitions carry each request's message type: read it strictly (strict-decode.ts).
+      const messageTypes = (definition as { methods?: Record<string, { requestType?: MessageDecoder }> }).methods;
       const grpcDefinition: Record<string, grpc.MethodDefinition<unknown, unknown>> = {};
       const handlers: grpc.UntypedServiceImplementation = {};
       for (const [name, method] of Object.entries(methods)) {
         const implement = (implementation as Record<string, (...args: never[]) => unknown>)[name];
         if (implement === undefined) throw new Error(`no implementation of ${method.path}`);
-        grpcDefinition[name] = toGrpcJsMethod(method);
+        const requestType = messageTypes?.[name]?.requestType;
+        const deserialize = requestType === undefined ? undefined : strictDeserializer(requestType, requestFields?.get(method.path) ?? new Map());
+        grpcDefinition[name] = toGrpcJsMethod(method, deserialize);
         handlers[name] = createMethodHandler(method, implement.bind(implementation), middleware);
       }
       server.addService(grpcDefinition, handlers);
@@ -137,14 +148,14 @@ export function createGrpcServer(options: grpc.ServerOptions): GrpcServer {
  * grpc-js's form of a method. Responses are handed to grpc-js as a Buffer
  * over the encoder's own bytes, not a copy of them (nice-grpc copies).
  */
-function toGrpcJsMethod(method: AnyMethod): grpc.MethodDefinition<unknown, unknown> {
+function toGrpcJsMethod(method: AnyMethod, deserialize: ((bytes: Uint8Array) => unknown) | undefined): grpc.MethodDefinition<unknown, unknown> {
   const asBuffer = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   return {
     path: method.path,
     requestStream: method.requestStream,
     responseStream: method.responseStream,
     requestSerialize: (value) => asBuffer(method.requestSerialize(value)),
-    requestDeserialize: (bytes) => method.requestDeserialize(bytes),
+    requestDeserialize: deserialize ?? ((bytes) => method.requestDeserialize(bytes)),
     responseSerialize: (value) => asBuffer(method.responseSerialize(value)),
     responseDeserialize: (bytes) => method.responseDeserialize(bytes),
   };

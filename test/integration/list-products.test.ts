@@ -82,6 +82,25 @@ describe.each(TEST_BACKENDS)("ListProducts on $name", (backend) => {
     await expectStatus(collect(suite.server.client.listProducts({ pageSize: 1, pageToken: next! })), Status.INVALID_ARGUMENT, /another filter/);
   });
 
+  test("a token with anything appended, or its unused bits changed, is refused: tokens are read strictly", async () => {
+    await createInCategory("strict", 3);
+    const { next } = await page({ category: "strict", pageSize: 1 });
+    const token = next!;
+    const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    // The signature's last character carries 4 bits and 2 unused ones: flip one unused bit.
+    const last = alphabet.indexOf(token[token.length - 1]!);
+    const unusedBitsChanged = token.slice(0, -1) + alphabet[last ^ 1];
+    expect(Buffer.from(unusedBitsChanged.split(".")[2]!, "base64url")).toEqual(Buffer.from(token.split(".")[2]!, "base64url"));
+    for (const malleated of [`${token}!`, `${token}=`, `${token}\u0000`, `${token} `, ` ${token}`, unusedBitsChanged, token.replace("v1.", "v1..")]) {
+      await expectStatus(
+        collect(suite.server.client.listProducts({ category: "strict", pageSize: 1, pageToken: malleated })),
+        Status.INVALID_ARGUMENT,
+        "page_token: is not a page token issued by this service",
+      );
+    }
+    expect((await page({ category: "strict", pageSize: 1, pageToken: token })).products).toHaveLength(1);
+  });
+
   test("paging visits every product exactly once while others are being inserted", async () => {
     const existing = await createInCategory("moving", 300);
     const seen: string[] = [];

@@ -6,6 +6,7 @@
 import type { ServiceImplementation } from "nice-grpc";
 import { ServerReflection, ServerReflectionService } from "nice-grpc-server-reflection";
 import { descriptorSet } from "../gen/descriptor_set";
+import { healthDescriptorSet } from "./health-descriptor";
 
 export const ServerReflectionV1AlphaService = {
   serverReflectionInfo: {
@@ -14,6 +15,11 @@ export const ServerReflectionV1AlphaService = {
   },
 } as const;
 
+/**
+ * Reflection over every service named. Two encoded FileDescriptorSets
+ * concatenated are one set holding the files of both (a repeated field
+ * merges), so the health protocol's file joins the generated ones.
+ */
 export function createReflection(serviceNames: readonly string[]): ServiceImplementation<typeof ServerReflectionService> {
-  return ServerReflection(descriptorSet, serviceNames);
+  return ServerReflection(Buffer.concat([descriptorSet, healthDescriptorSet]), serviceNames);
 }

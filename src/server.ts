@@ -15,6 +15,7 @@ import type { CallMetrics } from "./metrics";
 import { createAuthMiddleware } from "./middleware/auth";
 import { callScopeMiddleware } from "./middleware/call-scope";
 import { createErrorsMiddleware } from "./middleware/errors";
+import { HEALTH_SERVICE_FULL_NAME } from "./health-descriptor";
 import { createReflection, ServerReflectionV1AlphaService } from "./reflection";
 import { createProductRepo } from "./repos/product-repo";
 import { readServiceSecret } from "./repos/secret-repo";
@@ -114,7 +115,7 @@ export async function createServer(deps: ServerDeps): Promise<ProductServer> {
 
   server.add(HealthDefinition, HealthServiceImpl(health));
   if (deps.reflection) {
-    const reflection = createReflection([PRODUCT_SERVICE_NAME]);
+    const reflection = createReflection([PRODUCT_SERVICE_NAME, HEALTH_SERVICE_FULL_NAME]);
     server.add(ServerReflectionService, reflection);
     server.add(ServerReflectionV1AlphaService, reflection);
   }

@@ -22,12 +22,20 @@ afterAll(async () => {
 
 const bufCurl = (...args: string[]) => runCommand(BUF, ["curl", "--protocol", "grpc", "--http2-prior-knowledge", ...args], PROJECT_ROOT);
 
-test("buf curl --list-methods lists every ProductService method", async () => {
+test("buf curl --list-methods lists every method the server serves, health included", async () => {
   const result = await bufCurl("--list-methods", `http://${server.address}`);
   expect(result.code).toBe(0);
-  expect(result.output.trim().split("\n").sort()).toEqual(
-    ["BatchCreateProducts", "CreateProduct", "DeleteProduct", "GetProduct", "ListProducts", "UpdatePrice", "WatchPrices"].map((m) => `product.v1.ProductService/${m}`),
-  );
+  expect(result.output.trim().split("\n").sort()).toEqual([
+    "grpc.health.v1.Health/Check",
+    "grpc.health.v1.Health/Watch",
+    ...["BatchCreateProducts", "CreateProduct", "DeleteProduct", "GetProduct", "ListProducts", "UpdatePrice", "WatchPrices"].map((m) => `product.v1.ProductService/${m}`),
+  ]);
+});
+
+test("buf curl calls health with no token and no local proto, knowing it only from reflection", async () => {
+  const result = await bufCurl("-d", JSON.stringify({ service: "product.v1.ProductService" }), `http://${server.address}/grpc.health.v1.Health/Check`);
+  expect(result.code).toBe(0);
+  expect(JSON.parse(result.output)).toEqual({ status: "SERVING" });
 });
 
 test("buf curl calls GetProduct in JSON with a token", async () => {
@@ -57,5 +65,5 @@ test("v1alpha answers like v1", async () => {
     return [];
   };
   expect(await ask(ServerReflectionV1AlphaService)).toEqual(await ask(ServerReflectionService));
-  expect(await ask(ServerReflectionV1AlphaService)).toEqual(["product.v1.ProductService"]);
+  expect((await ask(ServerReflectionV1AlphaService)).sort()).toEqual(["grpc.health.v1.Health", "product.v1.ProductService"]);
 });

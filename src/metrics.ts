@@ -22,10 +22,17 @@ export interface CallMetrics {
   sent(call: CallLabels): void;
   /** One message received from the client (unary requests included). */
   received(call: CallLabels): void;
+  /** Creates every series of these methods at zero (see Metrics). */
+  initialize?(methods: readonly CallLabels[]): void;
 }
 
 export interface Metrics extends CallMetrics {
   readonly registry: Registry;
+  /**
+   * Creates every series of these methods at zero, as go-grpc-prometheus's
+   * InitializeMetrics does, so rates and alerts work before the first call.
+   */
+  initialize(methods: readonly CallLabels[]): void;
 }
 
 /** Status codes as go-grpc-prometheus labels them (Go's codes.Code names), which dashboards filter on. */
@@ -71,6 +78,11 @@ function labelsOf(call: CallLabels): Labels {
 export function createMetrics(options: { connectionsInUse: () => number }): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
+  // prom-client names these gauges with a counter's suffix, which promtool
+  // refuses; nodejs_active_handles, _requests and _resources say the same.
+  for (const misnamed of ["nodejs_active_handles_total", "nodejs_active_requests_total", "nodejs_active_resources_total"]) {
+    registry.removeSingleMetric(misnamed);
+  }
   const callLabels = ["grpc_service", "grpc_method", "grpc_type"] as const;
   const started = new Counter({ name: "grpc_server_started_total", help: "RPCs started on the server.", labelNames: callLabels, registers: [registry] });
   const handled = new Counter({
@@ -109,6 +121,16 @@ export function createMetrics(options: { connectionsInUse: () => number }): Metr
     },
     sent(call) {
       sent.inc(labelsOf(call));
+    },
+    initialize(methods) {
+      for (const method of methods) {
+        const labels = labelsOf(method);
+        started.inc(labels, 0);
+        for (const code of GO_CODE_NAMES) handled.inc({ ...labels, grpc_code: code }, 0);
+        handling.zero(labels);
+        sent.inc(labels, 0);
+        received.inc(labels, 0);
+      }
     },
     received(call) {
       received.inc(labelsOf(call));

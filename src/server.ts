@@ -120,6 +120,8 @@ export async function createServer(deps: ServerDeps): Promise<ProductServer> {
     server.add(ServerReflectionV1AlphaService, reflection);
   }
 
+  deps.metrics?.initialize?.(server.methods);
+
   let monitor: HealthMonitor | undefined;
   const stopMonitoring = () => monitor?.stop();
 

@@ -10,6 +10,7 @@ import * as grpc from "@grpc/grpc-js";
 import { constants as http2Constants, type Http2Server, type Http2Session, type ServerHttp2Stream } from "node:http2";
 import type { CompatServiceDefinition, ServiceImplementation } from "nice-grpc";
 import { composeServerMiddleware, type ServerMiddleware } from "nice-grpc-common";
+import type { MethodInfo } from "./call-scope";
 import { parseGrpcTimeout, type ParsedTimeout } from "./grpc-timeout";
 import { createMethodHandler, normalizeServiceDefinition, type AnyMethod } from "./nice-grpc-internals";
 import { strictDeserializer, type MessageDecoder } from "./strict-decode";
@@ -47,6 +48,8 @@ export interface ServiceBuilder<Ext> {
 }
 
 export interface GrpcServer extends ServiceBuilder<object> {
+  /** Every method of every service added so far. */
+  readonly methods: readonly MethodInfo[];
   listen(address: string, credentials: grpc.ServerCredentials): Promise<number>;
   /** Open HTTP/2 sessions (connections), for shutdown and connection limits. */
   readonly sessions: ReadonlySet<Http2Session>;
@@ -72,6 +75,7 @@ export function createGrpcServer(options: GrpcServerOptions): GrpcServer {
   const { requestFields, ...serverOptions } = options;
   const server = new grpc.Server(serverOptions);
   const sessions = new Set<Http2Session>();
+  const added: MethodInfo[] = [];
   const streams = new Set<ServerHttp2Stream>();
   const factory = server as unknown as Http2ServerFactory;
   const createHttp2Server = factory.createHttp2Server.bind(server);
@@ -107,6 +111,7 @@ export function createGrpcServer(options: GrpcServerOptions): GrpcServer {
         const requestType = messageTypes?.[name]?.requestType;
         const deserialize = requestType === undefined ? undefined : strictDeserializer(requestType, requestFields?.get(method.path) ?? new Map());
         grpcDefinition[name] = toGrpcJsMethod(method, deserialize);
+        added.push({ path: method.path, requestStream: method.requestStream, responseStream: method.responseStream });
         handlers[name] = createMethodHandler(method, implement.bind(implementation), middleware);
       }
       server.addService(grpcDefinition, handlers);
@@ -115,6 +120,7 @@ export function createGrpcServer(options: GrpcServerOptions): GrpcServer {
 
   return {
     ...builder<object>(undefined),
+    methods: added,
     sessions,
     listen(address, credentials) {
       return new Promise((resolve, reject) => {

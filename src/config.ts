@@ -34,6 +34,8 @@ export interface Config {
   readonly allowInsecure: boolean;
   /** Port of the Prometheus /metrics endpoint; undefined serves none. */
   readonly metricsPort: number | undefined;
+  /** Port of a plaintext, health-only gRPC server (for probes that cannot speak TLS); undefined serves none. */
+  readonly healthPort: number | undefined;
   /** How long shutdown waits for calls in flight before it forces the end. */
   readonly shutdownGraceMs: number;
 }
@@ -97,6 +99,7 @@ export function loadConfig(env: Env = process.env): Config {
     tls: readTls(read),
     allowInsecure: read.boolean("ALLOW_INSECURE", false),
     metricsPort: read.optionalInteger("METRICS_PORT", { min: 0, max: 65535 }),
+    healthPort: read.optionalInteger("HEALTH_PORT", { min: 0, max: 65535 }),
     shutdownGraceMs: read.integer("SHUTDOWN_GRACE_MS", 10_000, { min: 0, max: 3_600_000 }),
   };
   if (config.tls === undefined && !config.allowInsecure && !isLoopback(config.host)) {

@@ -10,6 +10,7 @@ import { openDatabase } from "./db/client";
 import { migrateDatabase } from "./db/migrate";
 import { createMetrics, startMetricsServer } from "./metrics";
 import { createLogger, flushLogs } from "./logger";
+import { startHealthServer } from "./health-server";
 import { createServer } from "./server";
 import { serverCredentials } from "./tls";
 
@@ -55,6 +56,8 @@ async function main(): Promise<void> {
     await database.close();
     throw new Error(`cannot listen on ${address}: ${/EADDRINUSE|address already in use/i.test(String(error)) ? "the address is in use" : String(error)}`);
   });
+  const healthServer = config.healthPort === undefined ? undefined : await startHealthServer(app.health, config.host, config.healthPort);
+  if (healthServer !== undefined) logger.info({ port: healthServer.port }, "plaintext health-only server listening");
   app.serve();
   // From the moment it listens, a signal stops it gracefully.
   let stopping = false;
@@ -63,6 +66,7 @@ async function main(): Promise<void> {
     stopping = true;
     logger.info({ signal, graceMs: config.shutdownGraceMs }, "shutting down");
     const graceful = await app.shutdown(config.shutdownGraceMs);
+    healthServer?.close();
     await metricsServer?.close();
     await database.close();
     logger.info({ graceful }, "stopped");
@@ -81,7 +85,11 @@ async function main(): Promise<void> {
 async function printHowToCall(config: Config, port: number, secret: string): Promise<void> {
   const token = await signToken(secret, config.auth, [SCOPES.read, SCOPES.write]);
   const scheme = config.tls === undefined ? "http" : "https";
-  const plaintext = config.tls === undefined ? " --http2-prior-knowledge" : "";
+  // With TLS, buf curl must trust the CA that signed TLS_CERT_FILE (and, for mTLS, present a client certificate).
+  const transport =
+    config.tls === undefined
+      ? " --http2-prior-knowledge"
+      : ` --cacert <CA that signed TLS_CERT_FILE>${config.tls.clientCa === undefined ? "" : " --cert <client.crt> --key <client.key>"}`;
   process.stderr.write(
     [
       "",
@@ -92,7 +100,7 @@ async function printHowToCall(config: Config, port: number, secret: string): Pro
       "",
       "Try:",
       "",
-      `  node_modules/.bin/buf curl --protocol grpc${plaintext} -H "Authorization: Bearer $TOKEN" \\`,
+      `  node_modules/.bin/buf curl --protocol grpc${transport} -H "Authorization: Bearer $TOKEN" \\`,
       `    -d '{"name":"Espresso cup","price":4.5}' ${scheme}://${config.host}:${port}/product.v1.ProductService/CreateProduct`,
       "",
       "",

@@ -5,6 +5,10 @@ import { once } from "node:events";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { createChannel, createClient } from "nice-grpc";
+import { HealthDefinition } from "nice-grpc-server-health";
+import { HealthCheckResponse_ServingStatus } from "nice-grpc-server-health/lib/proto/grpc/health/v1/health";
+import { makeCertificates } from "../support/certificates";
 import { PROJECT_ROOT } from "../support/commands";
 import { startServerProcess } from "../support/processes/server-process";
 
@@ -77,5 +81,37 @@ describe("start-up on the embedded database", () => {
     const refused = await runToExit({ DATA_DIR: path.join(file, "data") });
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(/^failed to start: ENOTDIR: not a directory, mkdir '.*'\n$/);
+  });
+});
+
+describe("a health-only port for probes that cannot speak TLS", () => {
+  test("HEALTH_PORT answers health in plaintext while the main port serves TLS only", async () => {
+    const dataDir = await mkdtemp(path.join(tmpdir(), "product-health-port-"));
+    const certificates = makeCertificates();
+    const server = await startServerProcess({
+      DATA_DIR: dataDir,
+      TLS_CERT_FILE: certificates.file("server.crt"),
+      TLS_KEY_FILE: certificates.file("server.key"),
+      HEALTH_PORT: "0",
+    });
+    try {
+      const healthPort = server.logs.find((line) => line.msg === "plaintext health-only server listening")?.port as number;
+      const probe = createChannel(`127.0.0.1:${healthPort}`);
+      const plaintextToMain = createChannel(`127.0.0.1:${server.port}`);
+      try {
+        for (const service of ["", "product.v1.ProductService"]) {
+          expect((await createClient(HealthDefinition, probe).check({ service })).status).toBe(HealthCheckResponse_ServingStatus.SERVING);
+        }
+        await expect(createClient(HealthDefinition, plaintextToMain).check({ service: "" }, { signal: AbortSignal.timeout(2_000) })).rejects.toThrow();
+      } finally {
+        probe.close();
+        plaintextToMain.close();
+      }
+    } finally {
+      server.child.kill("SIGTERM");
+      await server.exited;
+      await rm(dataDir, { recursive: true, force: true });
+      await rm(certificates.dir, { recursive: true, force: true });
+    }
   });
 });

@@ -24,6 +24,7 @@ import { startPriceFeed } from "./services/price-feed";
 import { createPriceWatchHub, type PriceWatchHub } from "./services/price-watch-hub";
 import { createProductService, type ProductServiceLimits } from "./services/product-service";
 import { createCallInterceptor, createCallTracker, type CallTracker } from "./transport/call-interceptor";
+import { CONNECTION_LIMITS } from "./transport/connection-limits";
 import { createGrpcServer } from "./transport/grpc-server";
 import { requestFieldNames } from "./transport/strict-decode";
 import { descriptorSet } from "../gen/descriptor_set";
@@ -46,6 +47,8 @@ export interface ServerDeps {
   readonly metrics?: CallMetrics;
   /** Serve gRPC reflection (grpcurl, buf curl). */
   readonly reflection: boolean;
+  /** Overrides of CONNECTION_LIMITS (src/transport/connection-limits.ts), for tests. */
+  readonly connectionLimits?: Partial<Record<keyof typeof CONNECTION_LIMITS, number>>;
 }
 
 export interface ProductServer {
@@ -102,7 +105,7 @@ export async function createServer(deps: ServerDeps): Promise<ProductServer> {
     calls,
     observer: createCallLog(logger, deps.metrics),
   });
-  const server = createGrpcServer({ interceptors: [interceptor], requestFields: requestFieldNames(descriptorSet) });
+  const server = createGrpcServer({ ...CONNECTION_LIMITS, ...deps.connectionLimits, interceptors: [interceptor], requestFields: requestFieldNames(descriptorSet) });
   // The order of the chain is fixed here and only here: the call's scope
   // first, so every later step has it; errors next, so whatever auth or the
   // service throws becomes a status written in one place. Health and

@@ -57,6 +57,14 @@ export interface CallInterceptorOptions {
   readonly observer: CallObserver;
 }
 
+/**
+ * The most request metadata a call may carry (HTTP/2's count: name + value
+ * + 32 bytes per field), as grpc-go's default: more is RESOURCE_EXHAUSTED.
+ * (A single field over 64 KiB never gets this far: HTTP/2's header decoder
+ * refuses it and ends the connection with GOAWAY, which no status can follow.)
+ */
+export const MAX_HEADER_BYTES = 16 * 1024;
+
 /** A budget under a millisecond cannot do any work: such a call is expired on arrival. */
 const SMALLEST_BUDGET_MS = 1;
 
@@ -93,6 +101,7 @@ export function createCallInterceptor(options: CallInterceptorOptions): ServerIn
             scope.onSettled(() => calls.open.delete(opened));
             observer.callStarted(scope);
 
+            if ((incoming?.headerBytes ?? 0) > MAX_HEADER_BYTES) return refuse(Status.RESOURCE_EXHAUSTED, `request headers exceed ${MAX_HEADER_BYTES / 1024} KiB`);
             if (timeout.kind === "malformed") return refuse(Status.INVALID_ARGUMENT, "the grpc-timeout header is malformed");
             if (budgetMs !== undefined && budgetMs < SMALLEST_BUDGET_MS) return refuse(Status.DEADLINE_EXCEEDED, DEADLINE_EXCEEDED_MESSAGE);
             if (calls.closing) return refuse(Status.UNAVAILABLE, SHUTTING_DOWN_MESSAGE);

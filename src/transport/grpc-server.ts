@@ -7,7 +7,8 @@
 // - the HTTP/2 sessions, so shutdown can close idle connections at once
 //   instead of waiting for their clients to go.
 import * as grpc from "@grpc/grpc-js";
-import { constants as http2Constants, type Http2Server, type Http2Session, type ServerHttp2Stream } from "node:http2";
+import { constants as http2Constants, type Http2Server, type IncomingHttpHeaders, type Http2Session, type ServerHttp2Stream } from "node:http2";
+import { startIdleSessionProbe } from "./idle-session-probe";
 import type { CompatServiceDefinition, ServiceImplementation } from "nice-grpc";
 import { composeServerMiddleware, type ServerMiddleware } from "nice-grpc-common";
 import type { MethodInfo } from "./call-scope";
@@ -19,6 +20,8 @@ export interface IncomingStream {
   readonly stream: ServerHttp2Stream;
   /** The request's grpc-timeout, removed from its headers before grpc-js saw them. */
   readonly timeout: ParsedTimeout;
+  /** The size of its header list as HTTP/2 counts it (name + value + 32 per field). */
+  readonly headerBytes: number;
 }
 
 // grpc-js turns an HTTP/2 stream into a call, and runs the interceptors that
@@ -32,6 +35,13 @@ export function takeIncomingStream(): IncomingStream | undefined {
   const taken = incoming;
   incoming = undefined;
   return taken;
+}
+
+/** A header list's size as HTTP/2 counts it (RFC 9113 §6.5.2), from Node's flat [name, value, …] list. */
+function headerListBytes(rawHeaders: readonly string[]): number {
+  let bytes = 0;
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) bytes += (rawHeaders[i] as string).length + (rawHeaders[i + 1] as string).length + 32;
+  return bytes;
 }
 
 /** How often a draining server looks for streams it may close. */
@@ -81,8 +91,8 @@ export function createGrpcServer(options: GrpcServerOptions): GrpcServer {
   const createHttp2Server = factory.createHttp2Server.bind(server);
   factory.createHttp2Server = (credentials) => {
     const http2Server = createHttp2Server(credentials);
-    http2Server.prependListener("stream", (stream, headers) => {
-      incoming = { stream, timeout: parseGrpcTimeout(headers["grpc-timeout"]) };
+    http2Server.prependListener("stream", (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, _flags: number, rawHeaders: string[]) => {
+      incoming = { stream, timeout: parseGrpcTimeout(headers["grpc-timeout"]), headerBytes: headerListBytes(rawHeaders) };
       delete headers["grpc-timeout"];
       streams.add(stream);
       stream.once("close", () => streams.delete(stream));
@@ -93,6 +103,8 @@ export function createGrpcServer(options: GrpcServerOptions): GrpcServer {
     });
     return http2Server;
   };
+
+  const stopProbing = startIdleSessionProbe(sessions, streams);
 
   const builder = <Ext>(middleware: ServerMiddleware<unknown, unknown> | undefined): ServiceBuilder<Ext> => ({
     with<More>(next: ServerMiddleware<More, Ext>) {
@@ -144,6 +156,7 @@ export function createGrpcServer(options: GrpcServerOptions): GrpcServer {
       }
     },
     destroySessions() {
+      stopProbing();
       for (const session of sessions) session.destroy();
       server.forceShutdown();
     },

@@ -74,3 +74,56 @@ export function rawCall(
   });
   return { stream, response, received: () => unframe(Buffer.concat(chunks)) };
 }
+
+/** An HTTP/2 frame: 9-byte header, then the payload. */
+function http2Frame(type: number, flags: number, streamId: number, payload: Buffer): Buffer {
+  const header = Buffer.alloc(9);
+  header.writeUIntBE(payload.length, 0, 3);
+  header[3] = type;
+  header[4] = flags;
+  header.writeUInt32BE(streamId, 5);
+  return Buffer.concat([header, payload]);
+}
+
+/** An HPACK integer with a 7-bit prefix (RFC 7541 §5.1). */
+function hpackInteger(value: number): Buffer {
+  if (value < 127) return Buffer.from([value]);
+  const bytes = [127];
+  for (value -= 127; value >= 128; value >>= 7) bytes.push((value & 127) | 128);
+  bytes.push(value);
+  return Buffer.from(bytes);
+}
+
+/** HPACK "literal header field without indexing, new name" (RFC 7541 §6.2.2), no Huffman. */
+function hpackLiteral(name: string, value: string): Buffer {
+  const [n, v] = [Buffer.from(name), Buffer.from(value)];
+  return Buffer.concat([Buffer.from([0]), hpackInteger(n.length), n, hpackInteger(v.length), v]);
+}
+
+/**
+ * Opens a raw TCP connection, speaks the HTTP/2 preface and sends one request
+ * whose header block carries these headers (split into HEADERS and
+ * CONTINUATION frames as needed). Resolves with the socket once the server
+ * has answered something (or after 300 ms).
+ */
+export async function rawHeadersConnection(port: number, path: string, extra: Record<string, string>): Promise<import("node:net").Socket> {
+  const net = await import("node:net");
+  const headers: Record<string, string> = { ":method": "POST", ":scheme": "http", ":path": path, ":authority": "localhost", "content-type": "application/grpc", te: "trailers", ...extra };
+  const block = Buffer.concat(Object.entries(headers).map(([name, value]) => hpackLiteral(name, value)));
+  const frames: Buffer[] = [];
+  for (let offset = 0; offset < block.length; offset += 16_384) {
+    const last = offset + 16_384 >= block.length;
+    frames.push(http2Frame(offset === 0 ? 0x1 : 0x9, last ? 0x4 : 0, 1, block.subarray(offset, offset + 16_384)));
+  }
+  const socket = net.connect(port, "127.0.0.1");
+  socket.on("error", () => undefined);
+  socket.write(Buffer.concat([Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"), http2Frame(0x4, 0, 0, Buffer.alloc(0)), ...frames]));
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, 300);
+    socket.once("data", () => {
+      clearTimeout(timer);
+      setTimeout(resolve, 20);
+    });
+  });
+  return socket;
+}

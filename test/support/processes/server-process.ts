@@ -15,8 +15,12 @@ export interface ServerProcess {
   readonly exited: Promise<number | null>;
 }
 
-export async function startServerProcess(env: Record<string, string>): Promise<ServerProcess> {
-  const child = spawn(process.execPath, [path.join(__dirname, "run-ts.cjs"), path.join(PROJECT_ROOT, "src/main.ts")], {
+export async function startServerProcess(env: Record<string, string>, options: { fileLimit?: number } = {}): Promise<ServerProcess> {
+  const entry = [process.execPath, path.join(__dirname, "run-ts.cjs"), path.join(PROJECT_ROOT, "src/main.ts")];
+  // A file-descriptor limit is set by the shell, which then becomes the server (exec).
+  const [command, args] =
+    options.fileLimit === undefined ? [entry[0] as string, entry.slice(1)] : ["sh", ["-c", `ulimit -n ${options.fileLimit} && exec "$@"`, "sh", ...entry]];
+  const child = spawn(command, args, {
     cwd: PROJECT_ROOT,
     env: { ...process.env, HOST: "127.0.0.1", PORT: "0", LOG_LEVEL: "info", ...env },
     stdio: ["ignore", "pipe", "pipe"],

@@ -2,8 +2,8 @@
 // call scope (src/transport/call-scope.ts) enters it once per call, around
 // everything grpc-js runs for that call, so it follows the handler through
 // every await. When a handler calls another service through src/client, the
-// outgoing call carries the same request id (and no longer a deadline than
-// this call has left), so one id follows a request across services and logs.
+// outgoing call carries the same request id, so one id follows a request
+// across services and their logs.
 // Kept free of server imports: the typed client reads it too.
 import { AsyncLocalStorage } from "node:async_hooks";
 

@@ -22,17 +22,15 @@ export interface CallMetrics {
   sent(call: CallLabels): void;
   /** One message received from the client (unary requests included). */
   received(call: CallLabels): void;
-  /** Creates every series of these methods at zero (see Metrics). */
-  initialize?(methods: readonly CallLabels[]): void;
-}
-
-export interface Metrics extends CallMetrics {
-  readonly registry: Registry;
   /**
    * Creates every series of these methods at zero, as go-grpc-prometheus's
    * InitializeMetrics does, so rates and alerts work before the first call.
    */
   initialize(methods: readonly CallLabels[]): void;
+}
+
+export interface Metrics extends CallMetrics {
+  readonly registry: Registry;
 }
 
 /** Status codes as go-grpc-prometheus labels them (Go's codes.Code names), which dashboards filter on. */

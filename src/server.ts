@@ -47,8 +47,6 @@ export interface ServerDeps {
   readonly metrics?: CallMetrics;
   /** Serve gRPC reflection (grpcurl, buf curl). */
   readonly reflection: boolean;
-  /** Overrides of CONNECTION_LIMITS (src/transport/connection-limits.ts), for tests. */
-  readonly connectionLimits?: Partial<Record<keyof typeof CONNECTION_LIMITS, number>>;
 }
 
 export interface ProductServer {
@@ -85,7 +83,6 @@ export async function createServer(deps: ServerDeps): Promise<ProductServer> {
   let started = false;
   let databaseServing = true;
   const feed = await startPriceFeed({ database, products, hub: priceWatch, logger, onChange: () => updateHealth() });
-  const unlisten = () => feed.stop();
   function updateHealth(): void {
     setServing(health, started && databaseServing, started && databaseServing && feed.listening);
   }
@@ -105,7 +102,7 @@ export async function createServer(deps: ServerDeps): Promise<ProductServer> {
     calls,
     observer: createCallLog(logger, deps.metrics),
   });
-  const server = createGrpcServer({ ...CONNECTION_LIMITS, ...deps.connectionLimits, interceptors: [interceptor], requestFields: requestFieldNames(descriptorSet) });
+  const server = createGrpcServer({ ...CONNECTION_LIMITS, interceptors: [interceptor], requestFields: requestFieldNames(descriptorSet) });
   // The order of the chain is fixed here and only here: the call's scope
   // first, so every later step has it; errors next, so whatever auth or the
   // service throws becomes a status written in one place. Health and
@@ -123,7 +120,7 @@ export async function createServer(deps: ServerDeps): Promise<ProductServer> {
     server.add(ServerReflectionV1AlphaService, reflection);
   }
 
-  deps.metrics?.initialize?.(server.methods);
+  deps.metrics?.initialize(server.methods);
 
   let monitor: HealthMonitor | undefined;
   const stopMonitoring = () => monitor?.stop();
@@ -167,13 +164,13 @@ export async function createServer(deps: ServerDeps): Promise<ProductServer> {
       // client keeps open after its call ended are not waited for.
       await server.drainSessions(Math.max(deadline - Date.now(), 0));
       server.destroySessions();
-      await unlisten();
+      await feed.stop();
       return graceful;
     },
     async close() {
       stopMonitoring();
       server.destroySessions();
-      await unlisten();
+      await feed.stop();
     },
   };
 }

@@ -64,14 +64,10 @@ export interface DatabaseHandle {
    * and returns the function that ends it. When the connection behind it is
    * lost, `onListening(false)`; it is re-established by itself, and then
    * `onListening(true)`: notifications sent in between are lost.
+   * (On PostgreSQL, calls fail at once with UNAVAILABLE while the database is
+   * known to be unreachable: see reachability.ts.)
    */
   listen(channel: string, onPayload: (payload: string) => void, onListening?: (listening: boolean) => void): Promise<() => Promise<void>>;
-  /**
-   * False from the moment a connection to the database fails until one
-   * succeeds again: calls then fail at once with UNAVAILABLE rather than
-   * queueing for a connection that cannot be made.
-   */
-  readonly reachable: boolean;
   /** Runs `work` on one connection while it holds the session-level advisory lock `key`. */
   withAdvisoryLock<T>(key: number, work: (db: Database) => Promise<T>): Promise<T>;
   /** A cheap round trip, for health checks. */

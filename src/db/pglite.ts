@@ -52,7 +52,6 @@ export async function openPglite(dataDir: string, drizzleConfig: DrizzleConfig):
       // In this process: it cannot be cut off.
       return client.listen(channel, onPayload);
     },
-    reachable: true,
     async withAdvisoryLock(key, work) {
       // One connection in this process; the lock still orders concurrent callers within it.
       await client.query("SELECT pg_advisory_lock($1)", [key]);

@@ -220,9 +220,6 @@ export async function openPostgres(options: PostgresOptions): Promise<DatabaseHa
       };
     },
 
-    get reachable() {
-      return reachability.reachable;
-    },
 
     async withAdvisoryLock(key, work) {
       // A session-level lock belongs to one connection: the work runs on the

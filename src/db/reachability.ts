@@ -45,7 +45,6 @@ export function isConnectionError(error: unknown): boolean {
 }
 
 export interface Reachability {
-  readonly reachable: boolean;
   /** Throws DatabaseUnreachableError while the database is known to be unreachable. */
   check(): void;
   /** Looks at a failed query: a connection error marks the database unreachable. */
@@ -80,9 +79,6 @@ export function createReachability(probe: () => Promise<void>): Reachability {
   };
 
   return {
-    get reachable() {
-      return reachable;
-    },
     check() {
       if (!reachable) throw new DatabaseUnreachableError();
     },

@@ -8,7 +8,7 @@ import { ServerError, Status, type CallContext, type ServerMiddlewareCall } from
 import { DomainError, InvalidArgumentError, NotFoundError } from "../errors";
 import { isConnectionError } from "../db/reachability";
 import type { Logger } from "../logger";
-import { abortStatus, DEADLINE_EXCEEDED_MESSAGE } from "../transport/call-scope";
+import { abortStatus, CANCELLED_MESSAGE, DEADLINE_EXCEEDED_MESSAGE } from "../transport/call-scope";
 import type { CallScopeContext } from "./call-scope";
 
 interface Mapped {
@@ -81,7 +81,7 @@ export function createErrorsMiddleware(logger: Logger) {
       if (stopped !== undefined) throw stopped;
       // Statuses already decided pass through.
       if (error instanceof ServerError) throw error;
-      if (isAbortError(error)) throw new ServerError(Status.CANCELLED, "call cancelled");
+      if (isAbortError(error)) throw new ServerError(Status.CANCELLED, CANCELLED_MESSAGE);
       const requestId = context.call.requestId;
       const mapped = mapError(error);
       if (mapped !== undefined && mapped.code !== Status.INTERNAL) {

@@ -11,7 +11,7 @@ import { constants as http2Constants } from "node:http2";
 import { Metadata, ServerInterceptingCall, type ServerInterceptor, type StatusObject } from "@grpc/grpc-js";
 import { Status } from "nice-grpc-common";
 import { runInCall } from "../request-context";
-import { CallScope, DEADLINE_EXCEEDED_MESSAGE, SHUTTING_DOWN_MESSAGE, type MethodInfo } from "./call-scope";
+import { CallScope, CANCELLED_MESSAGE, DEADLINE_EXCEEDED_MESSAGE, SHUTTING_DOWN_MESSAGE, type MethodInfo } from "./call-scope";
 import { takeIncomingStream, type IncomingStream } from "./grpc-server";
 
 export const REQUEST_ID_HEADER = "x-request-id";
@@ -59,7 +59,8 @@ export interface CallInterceptorOptions {
 
 /**
  * The most request metadata a call may carry (HTTP/2's count: name + value
- * + 32 bytes per field), as grpc-go's default: more is RESOURCE_EXHAUSTED.
+ * + 32 bytes per field): more is RESOURCE_EXHAUSTED. A bearer token and a
+ * request id use a few KiB at most.
  * (A single field over 64 KiB never gets this far: HTTP/2's header decoder
  * refuses it and ends the connection with GOAWAY, which no status can follow.)
  */
@@ -76,7 +77,7 @@ export function createCallInterceptor(options: CallInterceptorOptions): ServerIn
     const method: MethodInfo = { path: descriptor.path, requestStream: descriptor.requestStream, responseStream: descriptor.responseStream };
     let scope: CallScope | undefined;
     let headersSent = false;
-    // Set once the handler may start: before that, events are held back.
+    // Set when the call was refused before its handler started: later events are dropped.
     let refused = false;
 
     const intercepting: ServerInterceptingCall = new ServerInterceptingCall(call, {
@@ -106,7 +107,7 @@ export function createCallInterceptor(options: CallInterceptorOptions): ServerIn
             if (budgetMs !== undefined && budgetMs < SMALLEST_BUDGET_MS) return refuse(Status.DEADLINE_EXCEEDED, DEADLINE_EXCEEDED_MESSAGE);
             if (calls.closing) return refuse(Status.UNAVAILABLE, SHUTTING_DOWN_MESSAGE);
             // Streaming requests start their handler with the headers.
-            if (method.requestStream && streamGone(incoming)) return refuse(Status.CANCELLED, "call cancelled");
+            if (method.requestStream && streamGone(incoming)) return refuse(Status.CANCELLED, CANCELLED_MESSAGE);
             runInCall(scope, nextMetadata, metadata);
           },
           onReceiveMessage(message, nextMessage) {
@@ -119,14 +120,14 @@ export function createCallInterceptor(options: CallInterceptorOptions): ServerIn
             if (scope === undefined || refused) return;
             // Unary and server-streaming handlers start here: a client that
             // reset the stream already (an HTTP/2 rapid reset) gets no work done.
-            if (!method.requestStream && streamGone(incoming)) return refuse(Status.CANCELLED, "call cancelled");
+            if (!method.requestStream && streamGone(incoming)) return refuse(Status.CANCELLED, CANCELLED_MESSAGE);
             runInCall(scope, nextHalfClose);
           },
           onCancel() {
             // After a status grpc-js reports a cancel too; only a client that
             // went away first (RST_STREAM, a lost connection) ends the call here.
             if (scope !== undefined && scope.code === undefined) {
-              observer.callEnded(scope, { code: Status.CANCELLED, details: "call cancelled", metadata: new Metadata() });
+              observer.callEnded(scope, { code: Status.CANCELLED, details: CANCELLED_MESSAGE, metadata: new Metadata() });
             }
             scope?.cancelled();
           },

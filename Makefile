@@ -14,16 +14,16 @@ RELEASED_IMAGE := proto/released.binpb
 BUF_AGAINST ?= $(RELEASED_IMAGE)
 SCOPES ?= products:read products:write
 
-.PHONY: help setup build generate check-generate lint breaking release-api test run token bench
+.PHONY: help setup build generate check-generate lint format breaking release-api migration test run token bench
 
 help: ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  %-16s %s\n", $$1, $$2}'
 
 $(DEPS): package.json package-lock.json
-	# npm install, not npm ci: this registry serves only this platform's optional packages
-	# (e.g. @bufbuild/buf-linux-x64), so the lock file cannot list the others and npm ci
-	# refuses it. With exact pins and the lock file, npm install installs the same tree.
-	npm install --no-audit --no-fund >&2
+	# npm ci installs exactly the lock file's tree and fails when package.json disagrees
+	# with it. The lock lists every platform's optional binaries (buf, @unrs/resolver-binding-*)
+	# so that it is the same whichever machine resolved it.
+	npm ci --no-audit --no-fund >&2
 	touch $@
 
 setup: $(DEPS) ## Install the pinned dependencies (run by every target that needs them).
@@ -43,16 +43,26 @@ check-generate: $(DEPS) ## Fail when gen/ differs from what proto/ generates.
 	  exit 1
 	fi
 
-lint: $(DEPS) ## buf lint, buf format check and the TypeScript type check.
+lint: $(DEPS) ## buf lint and format check, the TypeScript type check, ESLint (type-checked rules) and the Prettier check.
 	$(BIN)/buf lint
 	$(BIN)/buf format --diff --exit-code
 	$(BIN)/tsc --noEmit -p tsconfig.json
+	$(BIN)/eslint --max-warnings 0 .
+	$(BIN)/prettier --check --log-level warn .
+
+format: $(DEPS) ## Format the code (Prettier) and the proto (buf format).
+	$(BIN)/prettier --write --log-level warn .
+	$(BIN)/buf format -w
 
 breaking: $(DEPS) ## Refuse proto changes that break released clients (BUF_AGAINST overrides the baseline).
 	$(BIN)/buf breaking --against '$(BUF_AGAINST)'
 
 release-api: $(DEPS) ## Record proto/ as the released API: the baseline of `make breaking`.
 	$(BIN)/buf build --exclude-source-info -o $(RELEASED_IMAGE)
+
+migration: $(DEPS) ## Generate the SQL migration in drizzle/ that src/db/schema.ts needs (NAME=what_it_does).
+	@test -n "$${NAME:-}" || { echo "usage: make migration NAME=what_it_does" >&2; exit 2; }
+	$(BIN)/drizzle-kit generate --name "$$NAME"
 
 test: $(DEPS) ## Run every test (PGlite always; PostgreSQL too when TEST_DATABASE_URL is set).
 	# PGlite loads its WebAssembly build with import(), which jest allows only with vm modules.

@@ -24,6 +24,10 @@ export interface Config {
   readonly batchMaxItems: number;
   /** Most product ids one WatchPrices stream may watch. */
   readonly watchMaxIds: number;
+  /** Largest BatchCreateResponse, in encoded bytes: a batch whose response is larger is refused before it commits. */
+  readonly batchMaxResponseBytes: number;
+  /** How long an idempotency key (request_id) and the answer it got are kept. */
+  readonly idempotencyRetentionMs: number;
   /** Deadline of unary calls that arrive without one. */
   readonly defaultDeadlineMs: number;
   /** The longest any call but WatchPrices may run. */
@@ -38,6 +42,10 @@ export interface Config {
   readonly healthPort: number | undefined;
   /** How long shutdown waits for calls in flight before it forces the end. */
   readonly shutdownGraceMs: number;
+  /** OTLP/HTTP endpoint that traces are exported to; undefined turns tracing off. */
+  readonly otlpEndpoint: string | undefined;
+  /** service.name on the spans. */
+  readonly otelServiceName: string;
 }
 
 /** Where token signatures are checked against: exactly one source. */
@@ -89,6 +97,9 @@ export function loadConfig(env: Env = process.env): Config {
     reflection: read.boolean("REFLECTION", true),
     batchMaxItems: read.integer("BATCH_MAX_ITEMS", 100_000, { min: 1, max: 10_000_000 }),
     watchMaxIds: read.integer("WATCH_MAX_IDS", 1_000, { min: 1, max: 1_000_000 }),
+    // gRPC clients refuse messages over 4 MiB unless told otherwise.
+    batchMaxResponseBytes: read.integer("BATCH_MAX_RESPONSE_BYTES", 4 * 1024 * 1024, { min: 1_024, max: 2 ** 31 - 1 }),
+    idempotencyRetentionMs: read.integer("IDEMPOTENCY_RETENTION_MS", 86_400_000, { min: 1_000, max: 30 * 86_400_000 }),
     defaultDeadlineMs: read.integer("DEFAULT_DEADLINE_MS", 10_000, { min: 1, max: 3_600_000 }),
     maxDeadlineMs: read.integer("MAX_DEADLINE_MS", 300_000, { min: 1, max: 86_400_000 }),
     auth: {
@@ -101,6 +112,9 @@ export function loadConfig(env: Env = process.env): Config {
     metricsPort: read.optionalInteger("METRICS_PORT", { min: 0, max: 65535 }),
     healthPort: read.optionalInteger("HEALTH_PORT", { min: 0, max: 65535 }),
     shutdownGraceMs: read.integer("SHUTDOWN_GRACE_MS", 10_000, { min: 0, max: 3_600_000 }),
+    // The standard OpenTelemetry names, so the usual deployment settings apply.
+    otlpEndpoint: read.optionalUrl("OTEL_EXPORTER_OTLP_ENDPOINT", ["http:", "https:"]),
+    otelServiceName: read.string("OTEL_SERVICE_NAME", "product-service"),
   };
   if (config.tls === undefined && !config.allowInsecure && !isLoopback(config.host)) {
     read.problems.push(
@@ -135,7 +149,8 @@ function readJwtKeySource(read: Reader): JwtKeySource {
     return { kind: "secret", secret };
   }
   if (pem !== undefined) {
-    if (!pem.includes("-----BEGIN PUBLIC KEY-----")) read.problems.push("JWT_PUBLIC_KEY must be a PEM public key (-----BEGIN PUBLIC KEY-----)");
+    if (!pem.includes("-----BEGIN PUBLIC KEY-----"))
+      read.problems.push("JWT_PUBLIC_KEY must be a PEM public key (-----BEGIN PUBLIC KEY-----)");
     return { kind: "public-key", pem };
   }
   if (jwksUrl !== undefined) return { kind: "jwks", url: jwksUrl };

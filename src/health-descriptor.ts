@@ -21,7 +21,15 @@ const healthFile = create(FileDescriptorProtoSchema, {
   messageType: [
     {
       name: "HealthCheckRequest",
-      field: [{ name: "service", number: 1, label: FieldDescriptorProto_Label.OPTIONAL, type: FieldDescriptorProto_Type.STRING, jsonName: "service" }],
+      field: [
+        {
+          name: "service",
+          number: 1,
+          label: FieldDescriptorProto_Label.OPTIONAL,
+          type: FieldDescriptorProto_Type.STRING,
+          jsonName: "service",
+        },
+      ],
     },
     {
       name: "HealthCheckResponse",
@@ -52,12 +60,24 @@ const healthFile = create(FileDescriptorProtoSchema, {
     {
       name: "Health",
       method: [
-        { name: "Check", inputType: ".grpc.health.v1.HealthCheckRequest", outputType: ".grpc.health.v1.HealthCheckResponse" },
-        { name: "Watch", inputType: ".grpc.health.v1.HealthCheckRequest", outputType: ".grpc.health.v1.HealthCheckResponse", serverStreaming: true },
+        {
+          name: "Check",
+          inputType: ".grpc.health.v1.HealthCheckRequest",
+          outputType: ".grpc.health.v1.HealthCheckResponse",
+        },
+        {
+          name: "Watch",
+          inputType: ".grpc.health.v1.HealthCheckRequest",
+          outputType: ".grpc.health.v1.HealthCheckResponse",
+          serverStreaming: true,
+        },
       ],
     },
   ],
 });
 
 /** A FileDescriptorSet holding the health protocol's one file. */
-export const healthDescriptorSet: Uint8Array = toBinary(FileDescriptorSetSchema, create(FileDescriptorSetSchema, { file: [healthFile] }));
+export const healthDescriptorSet: Uint8Array = toBinary(
+  FileDescriptorSetSchema,
+  create(FileDescriptorSetSchema, { file: [healthFile] }),
+);

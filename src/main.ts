@@ -1,5 +1,7 @@
 // The process entry: configuration, database, migrations, server, signals.
 // Everything it wires together is built by factories that tests call directly.
+import { readFileSync } from "node:fs";
+import path from "node:path";
 import { format } from "node:util";
 import { setLogger } from "@grpc/grpc-js";
 import { loadDevelopmentSecret, signToken } from "./auth/development-secret";
@@ -12,7 +14,21 @@ import { createMetrics, startMetricsServer } from "./metrics";
 import { createLogger, flushLogs } from "./logger";
 import { startHealthServer } from "./health-server";
 import { createServer } from "./server";
+import { startTracing } from "./telemetry";
 import { serverCredentials } from "./tls";
+
+/** The package's version, on every span: package.json is above src/ (ts) or dist/src/ (compiled). */
+const VERSION = (
+  JSON.parse(
+    readFileSync(
+      path.resolve(
+        __dirname,
+        __dirname.includes(`${path.sep}dist${path.sep}`) ? "../../package.json" : "../package.json",
+      ),
+      "utf8",
+    ),
+  ) as { version: string }
+).version;
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -23,6 +39,13 @@ async function main(): Promise<void> {
     info: (...args: unknown[]) => logger.debug({ source: "grpc-js" }, format(...args)),
     debug: (...args: unknown[]) => logger.debug({ source: "grpc-js" }, format(...args)),
   });
+
+  const tracing = startTracing({
+    otlpEndpoint: config.otlpEndpoint,
+    serviceName: config.otelServiceName,
+    serviceVersion: VERSION,
+  });
+  if (tracing.enabled) logger.info({ endpoint: config.otlpEndpoint }, "exporting traces over OTLP");
 
   const database = await openDatabase({
     url: config.databaseUrl,
@@ -35,18 +58,29 @@ async function main(): Promise<void> {
   logger.info({ backend: database.backend }, "database ready");
 
   const developmentSecret = config.auth.key.kind === "development" ? loadDevelopmentSecret(config.dataDir) : undefined;
-  const metrics = config.metricsPort === undefined ? undefined : createMetrics({ connectionsInUse: () => database.connectionsInUse() });
+  const metrics =
+    config.metricsPort === undefined
+      ? undefined
+      : createMetrics({ connectionsInUse: () => database.connectionsInUse() });
   const app = await createServer({
     database,
     logger,
     reflection: config.reflection,
-    limits: { batchMaxItems: config.batchMaxItems, watchMaxIds: config.watchMaxIds },
+    tracing: tracing.enabled,
+    limits: {
+      batchMaxItems: config.batchMaxItems,
+      watchMaxIds: config.watchMaxIds,
+      batchMaxResponseBytes: config.batchMaxResponseBytes,
+    },
+    idempotencyRetentionMs: config.idempotencyRetentionMs,
     deadlines: { defaultMs: config.defaultDeadlineMs, maxMs: config.maxDeadlineMs },
     verifier: createTokenVerifier(config.auth, { developmentSecret }),
     metrics,
   });
   const metricsServer =
-    metrics === undefined || config.metricsPort === undefined ? undefined : await startMetricsServer(metrics.registry, config.host, config.metricsPort);
+    metrics === undefined || config.metricsPort === undefined
+      ? undefined
+      : await startMetricsServer(metrics.registry, config.host, config.metricsPort);
   if (metricsServer !== undefined) logger.info({ port: metricsServer.port }, "metrics at /metrics");
   const address = `${config.host}:${config.port}`;
   const port = await app.listen(address, serverCredentials(config.tls)).catch(async (error: unknown) => {
@@ -54,9 +88,12 @@ async function main(): Promise<void> {
     await app.close();
     await metricsServer?.close();
     await database.close();
-    throw new Error(`cannot listen on ${address}: ${/EADDRINUSE|address already in use/i.test(String(error)) ? "the address is in use" : String(error)}`);
+    throw new Error(
+      `cannot listen on ${address}: ${/EADDRINUSE|address already in use/i.test(String(error)) ? "the address is in use" : String(error)}`,
+    );
   });
-  const healthServer = config.healthPort === undefined ? undefined : await startHealthServer(app.health, config.host, config.healthPort);
+  const healthServer =
+    config.healthPort === undefined ? undefined : await startHealthServer(app.health, config.host, config.healthPort);
   if (healthServer !== undefined) logger.info({ port: healthServer.port }, "plaintext health-only server listening");
   app.serve();
   // From the moment it listens, a signal stops it gracefully.
@@ -69,6 +106,7 @@ async function main(): Promise<void> {
     healthServer?.close();
     await metricsServer?.close();
     await database.close();
+    await tracing.shutdown().catch((error: unknown) => logger.warn({ err: error }, "could not export the last traces"));
     logger.info({ graceful }, "stopped");
     flushLogs(logger);
     // Non-zero tells the orchestrator that calls were cut off.
@@ -76,7 +114,10 @@ async function main(): Promise<void> {
   };
   process.on("SIGTERM", (signal) => void stop(signal));
   process.on("SIGINT", (signal) => void stop(signal));
-  logger.info({ host: config.host, port, tls: config.tls !== undefined, mtls: config.tls?.clientCa !== undefined }, "listening");
+  logger.info(
+    { host: config.host, port, tls: config.tls !== undefined, mtls: config.tls?.clientCa !== undefined },
+    "listening",
+  );
   flushLogs(logger);
   if (developmentSecret !== undefined) await printHowToCall(config, port, developmentSecret);
 }

@@ -66,7 +66,13 @@ function labelsOf(call: CallLabels): Labels {
   let labels = labelCache.get(call.path);
   if (labels === undefined) {
     const [, service = "", method = ""] = call.path.split("/");
-    const type = call.requestStream ? (call.responseStream ? "bidi_stream" : "client_stream") : call.responseStream ? "server_stream" : "unary";
+    const type = call.requestStream
+      ? call.responseStream
+        ? "bidi_stream"
+        : "client_stream"
+      : call.responseStream
+        ? "server_stream"
+        : "unary";
     labels = { grpc_service: service, grpc_method: method, grpc_type: type };
     labelCache.set(call.path, labels);
   }
@@ -78,11 +84,20 @@ export function createMetrics(options: { connectionsInUse: () => number }): Metr
   collectDefaultMetrics({ register: registry });
   // prom-client names these gauges with a counter's suffix, which promtool
   // refuses; nodejs_active_handles, _requests and _resources say the same.
-  for (const misnamed of ["nodejs_active_handles_total", "nodejs_active_requests_total", "nodejs_active_resources_total"]) {
+  for (const misnamed of [
+    "nodejs_active_handles_total",
+    "nodejs_active_requests_total",
+    "nodejs_active_resources_total",
+  ]) {
     registry.removeSingleMetric(misnamed);
   }
   const callLabels = ["grpc_service", "grpc_method", "grpc_type"] as const;
-  const started = new Counter({ name: "grpc_server_started_total", help: "RPCs started on the server.", labelNames: callLabels, registers: [registry] });
+  const started = new Counter({
+    name: "grpc_server_started_total",
+    help: "RPCs started on the server.",
+    labelNames: callLabels,
+    registers: [registry],
+  });
   const handled = new Counter({
     name: "grpc_server_handled_total",
     help: "RPCs completed on the server, by status code.",
@@ -96,8 +111,18 @@ export function createMetrics(options: { connectionsInUse: () => number }): Metr
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
     registers: [registry],
   });
-  const received = new Counter({ name: "grpc_server_msg_received_total", help: "Stream messages received from clients.", labelNames: callLabels, registers: [registry] });
-  const sent = new Counter({ name: "grpc_server_msg_sent_total", help: "Stream messages sent to clients.", labelNames: callLabels, registers: [registry] });
+  const received = new Counter({
+    name: "grpc_server_msg_received_total",
+    help: "Stream messages received from clients.",
+    labelNames: callLabels,
+    registers: [registry],
+  });
+  const sent = new Counter({
+    name: "grpc_server_msg_sent_total",
+    help: "Stream messages sent to clients.",
+    labelNames: callLabels,
+    registers: [registry],
+  });
   new Gauge({
     name: "db_pool_connections_in_use",
     help: "Database connections busy with a query or held by the service (LISTEN, migration lock).",
@@ -137,7 +162,11 @@ export function createMetrics(options: { connectionsInUse: () => number }): Metr
 }
 
 /** Serves GET /metrics; resolves with the port once listening. */
-export async function startMetricsServer(registry: Registry, host: string, port: number): Promise<{ port: number; close(): Promise<void> }> {
+export async function startMetricsServer(
+  registry: Registry,
+  host: string,
+  port: number,
+): Promise<{ port: number; close(): Promise<void> }> {
   const server = http.createServer((request, response) => {
     if (request.method !== "GET" || request.url !== "/metrics") {
       response.writeHead(404).end();

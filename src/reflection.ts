@@ -20,6 +20,8 @@ export const ServerReflectionV1AlphaService = {
  * concatenated are one set holding the files of both (a repeated field
  * merges), so the health protocol's file joins the generated ones.
  */
-export function createReflection(serviceNames: readonly string[]): ServiceImplementation<typeof ServerReflectionService> {
+export function createReflection(
+  serviceNames: readonly string[],
+): ServiceImplementation<typeof ServerReflectionService> {
   return ServerReflection(Buffer.concat([descriptorSet, healthDescriptorSet]), serviceNames);
 }

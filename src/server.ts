@@ -4,6 +4,8 @@
 import type { ServerCredentials } from "@grpc/grpc-js";
 import { HealthDefinition, HealthServiceImpl, HealthState } from "nice-grpc-server-health";
 import { ServerReflectionService } from "nice-grpc-server-reflection";
+import { errorDetailsServerMiddleware } from "nice-grpc-error-details";
+import { openTelemetryServerMiddleware } from "nice-grpc-opentelemetry";
 import { ProductServiceDefinition } from "../gen/product/v1/product";
 import { REQUIRED_SCOPES } from "./auth/scopes";
 import type { TokenVerifier } from "./auth/token-verifier";
@@ -17,13 +19,20 @@ import { callScopeMiddleware } from "./middleware/call-scope";
 import { createErrorsMiddleware } from "./middleware/errors";
 import { HEALTH_SERVICE_FULL_NAME } from "./health-descriptor";
 import { createReflection, ServerReflectionV1AlphaService } from "./reflection";
+import { createKeyedWrites } from "./repos/idempotency-repo";
 import { createProductRepo } from "./repos/product-repo";
+import { startKeySweeper, type KeySweeper } from "./services/key-sweeper";
 import { readServiceSecret } from "./repos/secret-repo";
 import { createPageTokenCodec } from "./services/page-token";
 import { startPriceFeed } from "./services/price-feed";
 import { createPriceWatchHub, type PriceWatchHub } from "./services/price-watch-hub";
 import { createProductService, type ProductServiceLimits } from "./services/product-service";
-import { createCallInterceptor, createCallTracker, type CallTracker } from "./transport/call-interceptor";
+import {
+  createCallInterceptor,
+  createCallTracker,
+  openCallsSettled,
+  type CallTracker,
+} from "./transport/call-interceptor";
 import { CONNECTION_LIMITS } from "./transport/connection-limits";
 import { createGrpcServer } from "./transport/grpc-server";
 import { requestFieldNames } from "./transport/strict-decode";
@@ -47,6 +56,10 @@ export interface ServerDeps {
   readonly metrics?: CallMetrics;
   /** Serve gRPC reflection (grpcurl, buf curl). */
   readonly reflection: boolean;
+  /** Trace every ProductService call (the tracer provider is registered: src/telemetry.ts). */
+  readonly tracing?: boolean;
+  /** How long idempotency keys are kept; default 24 hours. */
+  readonly idempotencyRetentionMs?: number;
 }
 
 export interface ProductServer {
@@ -77,6 +90,8 @@ export async function createServer(deps: ServerDeps): Promise<ProductServer> {
 
   const priceWatch = createPriceWatchHub();
   const products = createProductRepo(database);
+  const retentionMs = deps.idempotencyRetentionMs ?? DEFAULT_IDEMPOTENCY_RETENTION_MS;
+  const writes = createKeyedWrites(database, { retentionMs });
   const health = HealthState();
   // NOT_SERVING until the caller says otherwise: a probe must not route
   // traffic to a server that is not ready.
@@ -89,6 +104,7 @@ export async function createServer(deps: ServerDeps): Promise<ProductServer> {
   updateHealth();
   const productService = createProductService({
     products,
+    writes,
     priceWatch,
     pageTokens: createPageTokenCodec(await readServiceSecret(database.db, "page_token")),
     limits: deps.limits,
@@ -102,12 +118,21 @@ export async function createServer(deps: ServerDeps): Promise<ProductServer> {
     calls,
     observer: createCallLog(logger, deps.metrics),
   });
-  const server = createGrpcServer({ ...CONNECTION_LIMITS, interceptors: [interceptor], requestFields: requestFieldNames(descriptorSet) });
-  // The order of the chain is fixed here and only here: the call's scope
-  // first, so every later step has it; errors next, so whatever auth or the
+  const server = createGrpcServer({
+    ...CONNECTION_LIMITS,
+    // No channelz service is served, so grpc-js need not keep its per-call and per-socket bookkeeping.
+    "grpc.enable_channelz": 0,
+    interceptors: [interceptor],
+    requestFields: requestFieldNames(descriptorSet),
+  });
+  // The order of the chain is fixed here and only here: error details first,
+  // so the details of any status reach the trailer; the call's scope next, so
+  // every later step has it; errors next, so whatever auth or the
   // service throws becomes a status written in one place. Health and
   // reflection need no token.
-  server
+  // Tracing, when on, comes before them all, so its span covers the whole call and records its final status.
+  (deps.tracing === true ? server.with(openTelemetryServerMiddleware()) : server)
+    .with(errorDetailsServerMiddleware)
     .with(callScopeMiddleware)
     .with(createErrorsMiddleware(logger))
     .with(createAuthMiddleware({ verifier: deps.verifier, requiredScopes: REQUIRED_SCOPES }))
@@ -123,7 +148,11 @@ export async function createServer(deps: ServerDeps): Promise<ProductServer> {
   deps.metrics?.initialize(server.methods);
 
   let monitor: HealthMonitor | undefined;
-  const stopMonitoring = () => monitor?.stop();
+  let sweeper: KeySweeper | undefined;
+  const stopMonitoring = () => {
+    monitor?.stop();
+    sweeper?.stop();
+  };
 
   return {
     listen: (address, credentials) => server.listen(address, credentials),
@@ -141,6 +170,7 @@ export async function createServer(deps: ServerDeps): Promise<ProductServer> {
           updateHealth();
         },
       });
+      sweeper = startKeySweeper({ writes, retentionMs, logger });
     },
     async shutdown(graceMs) {
       stopMonitoring();
@@ -175,12 +205,15 @@ export async function createServer(deps: ServerDeps): Promise<ProductServer> {
   };
 }
 
+/** AIP-155 suggests keys be kept for at least a day. */
+const DEFAULT_IDEMPOTENCY_RETENTION_MS = 86_400_000;
+
 /** How long calls cancelled past the grace period get to stop their work. */
 const CANCELLED_CALLS_SETTLE_MS = 1_000;
 
 /** Resolves to true once every call in flight has settled, or to false after `ms`. */
 function settledWithin(calls: CallTracker, ms: number): Promise<boolean> {
-  const settled = Promise.all([...calls.open].map((call) => new Promise<void>((resolve) => call.onSettled(resolve)))).then(() => true);
+  const settled = openCallsSettled(calls).then(() => true);
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
   return Promise.race([settled, late]).finally(() => clearTimeout(timer));

@@ -23,7 +23,11 @@ const CACHE_MAX_ENTRIES = 10_000;
 type Key = Uint8Array | KeyObject | JWTVerifyGetKey;
 
 /** The key and the only algorithms it may verify: a token cannot pick its own. */
-function keyFor(config: AuthConfig, developmentSecret: string | undefined, jwksCooldownMs: number): { key: Key; algorithms: string[] } {
+function keyFor(
+  config: AuthConfig,
+  developmentSecret: string | undefined,
+  jwksCooldownMs: number,
+): { key: Key; algorithms: string[] } {
   switch (config.key.kind) {
     case "secret":
       return { key: new TextEncoder().encode(config.key.secret), algorithms: ["HS256"] };
@@ -37,7 +41,10 @@ function keyFor(config: AuthConfig, developmentSecret: string | undefined, jwksC
     case "jwks":
       // jose caches the key set, refetches it when a token names an unknown
       // key id (rotation), and rate-limits those refetches.
-      return { key: createRemoteJWKSet(new URL(config.key.url), { cooldownDuration: jwksCooldownMs, cacheMaxAge: 600_000 }), algorithms: ["RS256", "ES256"] };
+      return {
+        key: createRemoteJWKSet(new URL(config.key.url), { cooldownDuration: jwksCooldownMs, cacheMaxAge: 600_000 }),
+        algorithms: ["RS256", "ES256"],
+      };
   }
 }
 

@@ -1,3 +1,4 @@
+#!/usr/bin/env node
 // productctl: ProductService from the command line, for operators, and the
 // reference of a service calling another through src/client.
 //
@@ -5,10 +6,17 @@
 //
 // Results are JSON, one object per line; a failure prints its status code
 // and message on stderr and exits 1.
+import { randomUUID } from "node:crypto";
 import { createReadStream, readFileSync } from "node:fs";
 import readline from "node:readline";
 import { parseArgs } from "node:util";
-import { createProductClient, ProductClientError, type CreateProductRequest, type ProductClient } from "../client";
+import {
+  createProductClient,
+  ProductClientError,
+  Status,
+  type CreateProductRequest,
+  type ProductClient,
+} from "../client";
 
 const USAGE = `usage: productctl [options] <command>
 
@@ -27,6 +35,10 @@ options:
   --ca FILE             CA certificate to trust (TLS)
   --token T             bearer token, default $PRODUCT_SERVICE_TOKEN
   --deadline-ms N       deadline of each call (default 5000)
+  --request-id UUID     idempotency key of a write (create, delete, update-price,
+                        batch-create); default a new one. A write that failed with
+                        UNAVAILABLE or DEADLINE_EXCEEDED may have been applied:
+                        run it again with the key it printed to apply it at most once.
 `;
 
 const print = (value: unknown): void => void process.stdout.write(`${JSON.stringify(value)}\n`);
@@ -42,11 +54,38 @@ async function* readJsonLines(file: string): AsyncGenerator<CreateProductRequest
     } catch {
       throw new Error(`${file}:${line}: not JSON`);
     }
-    yield { name: parsed.name ?? "", price: parsed.price ?? 0, categoryId: parsed.categoryId ?? parsed.category_id ?? "", tags: parsed.tags ?? [] };
+    yield {
+      name: parsed.name ?? "",
+      price: parsed.price ?? 0,
+      categoryId: parsed.categoryId ?? parsed.category_id ?? "",
+      tags: parsed.tags ?? [],
+      requestId: "",
+    };
   }
 }
 
-async function run(client: ProductClient, command: string, args: string[], values: Record<string, unknown>): Promise<void> {
+/** The key of the write being sent, reported when its outcome is unknown. */
+let writeRequestId: string | undefined;
+
+/** Sets the key of the first item, which names the whole batch. */
+async function* keyedBatch(
+  items: AsyncIterable<CreateProductRequest>,
+  requestId: string,
+): AsyncGenerator<CreateProductRequest> {
+  let first = true;
+  for await (const item of items) {
+    yield first ? { ...item, requestId } : item;
+    first = false;
+  }
+}
+
+async function run(
+  client: ProductClient,
+  command: string,
+  args: string[],
+  values: Record<string, unknown>,
+): Promise<void> {
+  const requestId = () => (writeRequestId = (values["request-id"] as string | undefined) ?? randomUUID());
   const need = (index: number, name: string) => {
     const value = args[index];
     if (value === undefined) throw new Error(`${command}: missing ${name}\n\n${USAGE}`);
@@ -65,7 +104,10 @@ async function run(client: ProductClient, command: string, args: string[], value
         pageSize: Number(values["page-size"] ?? 0),
         pageToken: (values["page-token"] as string | undefined) ?? "",
       };
-      for await (const product of client.listProducts(request, { onTrailer: (trailer) => (next = trailer.get("next-page-token")) })) print(product);
+      for await (const product of client.listProducts(request, {
+        onTrailer: (trailer) => (next = trailer.get("next-page-token")),
+      }))
+        print(product);
       if (next !== undefined) process.stderr.write(`next page: --page-token ${next}\n`);
       return;
     }
@@ -76,13 +118,17 @@ async function run(client: ProductClient, command: string, args: string[], value
           price: Number(values.price),
           categoryId: (values.category as string | undefined) ?? "",
           tags: (values.tag as string[] | undefined) ?? [],
+          requestId: requestId(),
         }),
       );
     case "delete":
-      await client.deleteProduct({ id: need(0, "<id>") });
+      await client.deleteProduct({ id: need(0, "<id>"), requestId: requestId() });
       return print({ deleted: args[0] });
     case "update-price":
-      return print((await client.updatePrice({ id: need(0, "<id>"), price: Number(need(1, "<price>")) })).product);
+      return print(
+        (await client.updatePrice({ id: need(0, "<id>"), price: Number(need(1, "<price>")), requestId: requestId() }))
+          .product,
+      );
     case "watch": {
       need(0, "<id>");
       const controller = new AbortController();
@@ -99,7 +145,9 @@ async function run(client: ProductClient, command: string, args: string[], value
       return;
     }
     case "batch-create": {
-      const { createdCount } = await client.batchCreateProducts(readJsonLines(need(0, "<file.jsonl>")));
+      const { createdCount } = await client.batchCreateProducts(
+        keyedBatch(readJsonLines(need(0, "<file.jsonl>")), requestId()),
+      );
       return print({ createdCount });
     }
     default:
@@ -122,6 +170,7 @@ async function main(): Promise<void> {
       name: { type: "string" },
       price: { type: "string" },
       tag: { type: "string", multiple: true },
+      "request-id": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -134,7 +183,9 @@ async function main(): Promise<void> {
   const loopback = /^(127\.|localhost:|\[::1\]:)/.test(address);
   const client = createProductClient({
     address,
-    ...(values.insecure === true || (loopback && values.ca === undefined) ? { insecure: true } : { tls: { ca: values.ca === undefined ? undefined : readFileSync(values.ca) } }),
+    ...(values.insecure === true || (loopback && values.ca === undefined)
+      ? { insecure: true }
+      : { tls: { ca: values.ca === undefined ? undefined : readFileSync(values.ca) } }),
     token: values.token ?? process.env.PRODUCT_SERVICE_TOKEN,
     defaultDeadlineMs: values["deadline-ms"] === undefined ? 5_000 : Number(values["deadline-ms"]),
   });
@@ -146,7 +197,20 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  const message = error instanceof ProductClientError ? `${error.codeName}: ${error.details}` : error instanceof Error ? error.message : String(error);
+  const message =
+    error instanceof ProductClientError
+      ? `${error.codeName}: ${error.details}`
+      : error instanceof Error
+        ? error.message
+        : String(error);
   process.stderr.write(`${message}\n`);
+  const outcomeUnknown =
+    error instanceof ProductClientError &&
+    (error.code === Status.UNAVAILABLE || error.code === Status.DEADLINE_EXCEEDED);
+  if (outcomeUnknown && writeRequestId !== undefined) {
+    process.stderr.write(
+      `the write may have been applied: retry it with --request-id ${writeRequestId} to apply it at most once\n`,
+    );
+  }
   process.exit(1);
 });

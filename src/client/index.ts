@@ -5,25 +5,49 @@
 //
 // Every method is generated from the proto. Every call carries a deadline
 // (the seed's "missing timeout causes cascading hang") and an x-request-id;
-// idempotent calls are retried on UNAVAILABLE within it (WatchPrices
-// re-subscribes); failures are
-// ProductClientError carrying the status code (the seed's "unhandled RpcError").
+// every write carries an idempotency key (request_id), so reads and writes
+// alike are retried on UNAVAILABLE within the deadline (WatchPrices
+// re-subscribes); failures are ProductClientError carrying the status code,
+// the reason and the fields at fault (the seed's "unhandled RpcError").
 import { ChannelCredentials } from "@grpc/grpc-js";
 import { createChannel, createClientFactory, Metadata } from "nice-grpc";
 import type { CallOptions } from "nice-grpc-common";
 import { ProductServiceDefinition, type Product, type ProductServiceClient } from "../../gen/product/v1/product";
-import { ProductClientError, Status } from "./errors";
+import { ProductClientError, Status, type FieldViolation } from "./errors";
 import { DEFAULT_WATCH_RETRY, resubscribingWatch, type WatchRetryPolicy } from "./resubscribe";
-import { createDeadlineMiddleware, createRetryMiddleware, DEFAULT_RETRY, requestIdAndErrors, type ProductCallOptions, type RetryPolicy } from "./middleware";
+import { errorDetailsClientMiddleware } from "nice-grpc-error-details";
+import { openTelemetryClientMiddleware } from "nice-grpc-opentelemetry";
+import {
+  createDeadlineMiddleware,
+  createRetryMiddleware,
+  DEFAULT_RETRY,
+  createIdempotencyKeyMiddleware,
+  requestIdAndErrors,
+  type ProductCallOptions,
+  type RetryPolicy,
+} from "./middleware";
 
 export * from "../../gen/product/v1/product";
-export { ProductClientError, Status, type ProductCallOptions, type RetryPolicy, type WatchRetryPolicy };
+export {
+  ProductClientError,
+  Status,
+  type FieldViolation,
+  type ProductCallOptions,
+  type RetryPolicy,
+  type WatchRetryPolicy,
+};
 
 export interface ProductClientOptions {
   /** host:port */
   readonly address: string;
   /** TLS (the default): the CA to trust (system roots when absent), and a client certificate for mTLS. */
   readonly tls?: { readonly ca?: string | Buffer; readonly cert?: string | Buffer; readonly key?: string | Buffer };
+  /**
+   * How calls are spread over the addresses `address` resolves to:
+   * "round_robin" for a headless Service (`dns:///name:port`), every replica
+   * in turn; "pick_first" (grpc-js's default) for one address or a proxy.
+   */
+  readonly loadBalancing?: "round_robin" | "pick_first";
   /** Plaintext, for loopback and tests: must be said out loud. */
   readonly insecure?: boolean;
   /** A bearer token, or a function that returns a fresh one for each call. */
@@ -31,7 +55,7 @@ export interface ProductClientOptions {
   readonly tokenProvider?: () => string | Promise<string>;
   /** Deadline of calls that set none (WatchPrices excepted). Default 5 s. */
   readonly defaultDeadlineMs?: number;
-  /** Retry policy for idempotent calls; `false` turns retries off. */
+  /** Retry policy for reads and keyed writes; `false` turns retries off. */
   readonly retry?: RetryPolicy | false;
   /**
    * How WatchPrices re-subscribes when its stream ends with UNAVAILABLE (a
@@ -49,26 +73,43 @@ export type ProductClient = Omit<ProductServiceClient<ProductCallOptions>, "getP
 };
 
 const path = (name: string) => `/${ProductServiceDefinition.fullName}/${name}`;
-const { methods } = ProductServiceDefinition;
-/** Safe to repeat: reads. A write is never retried. */
-const IDEMPOTENT = new Set([path(methods.getProduct.name), path(methods.listProducts.name)]);
-const LONG_LIVED = new Set([path(methods.watchPrices.name)]);
+const LONG_LIVED = new Set([path(ProductServiceDefinition.methods.watchPrices.name)]);
+/** Writes whose request has a `request_id` (an idempotency key), as the generated definition says. */
+const KEYED = new Set(
+  Object.values(ProductServiceDefinition.methods)
+    .filter((method) => "requestId" in (method.requestType.fromPartial({}) as object))
+    .map((method) => path(method.name)),
+);
 
 function credentials(options: ProductClientOptions): ChannelCredentials {
   if (options.insecure === true) return ChannelCredentials.createInsecure();
   const toBuffer = (value: string | Buffer | undefined) => (value === undefined ? null : Buffer.from(value));
-  return ChannelCredentials.createSsl(toBuffer(options.tls?.ca), toBuffer(options.tls?.key), toBuffer(options.tls?.cert));
+  return ChannelCredentials.createSsl(
+    toBuffer(options.tls?.ca),
+    toBuffer(options.tls?.key),
+    toBuffer(options.tls?.cert),
+  );
 }
 
 export function createProductClient(options: ProductClientOptions): ProductClient {
   if (options.insecure === true && options.tls !== undefined) throw new Error("choose tls or insecure, not both");
   // Reconnect to a replica that went away within a second or two, not grpc-js's default of up to 2 minutes.
-  const channel = createChannel(options.address, credentials(options), { "grpc.max_reconnect_backoff_ms": 2_000, "grpc.initial_reconnect_backoff_ms": 200 });
+  const channel = createChannel(options.address, credentials(options), {
+    "grpc.max_reconnect_backoff_ms": 2_000,
+    "grpc.initial_reconnect_backoff_ms": 200,
+    ...(options.loadBalancing === undefined
+      ? {}
+      : { "grpc.service_config": JSON.stringify({ loadBalancingConfig: [{ [options.loadBalancing]: {} }] }) }),
+  });
   const tokenFor = options.tokenProvider ?? (options.token === undefined ? undefined : () => options.token as string);
 
-  let factory = createClientFactory();
-  if (options.retry !== false) factory = factory.use(createRetryMiddleware(options.retry ?? DEFAULT_RETRY, IDEMPOTENT));
+  // The first middleware used is the one nearest the wire (nice-grpc composes
+  // them that way): error details are read there, retries happen inside the
+  // call's deadline, and each write gets its key once, outside the retries.
+  let factory = createClientFactory().use(errorDetailsClientMiddleware);
+  if (options.retry !== false) factory = factory.use(createRetryMiddleware(options.retry ?? DEFAULT_RETRY));
   const client = factory
+    .use(createIdempotencyKeyMiddleware(KEYED))
     .use(createDeadlineMiddleware(options.defaultDeadlineMs ?? 5_000, LONG_LIVED))
     .use(async function* withToken(call, callOptions) {
       if (tokenFor === undefined) return yield* call.next(call.request, callOptions);
@@ -77,6 +118,8 @@ export function createProductClient(options: ProductClientOptions): ProductClien
       return yield* call.next(call.request, { ...callOptions, metadata });
     })
     .use(requestIdAndErrors)
+    // Outermost: one span per logical call, its context (traceparent) sent with every attempt.
+    .use(openTelemetryClientMiddleware())
     .create(ProductServiceDefinition, channel) as unknown as ProductServiceClient<ProductCallOptions>;
 
   return {
@@ -87,7 +130,12 @@ export function createProductClient(options: ProductClientOptions): ProductClien
     watchPrices: (request, callOptions) =>
       options.watchRetry === false
         ? client.watchPrices(request, callOptions)
-        : resubscribingWatch((requests) => client.watchPrices(requests, callOptions), request, options.watchRetry ?? DEFAULT_WATCH_RETRY, callOptions?.signal),
+        : resubscribingWatch(
+            (requests) => client.watchPrices(requests, callOptions),
+            request,
+            options.watchRetry ?? DEFAULT_WATCH_RETRY,
+            callOptions?.signal,
+          ),
     updatePrice: (request, callOptions) => client.updatePrice(request, callOptions),
     async getProduct(id, callOptions) {
       try {

@@ -6,6 +6,7 @@
 import { ClientError, Status } from "nice-grpc-common";
 import type { PriceUpdate, WatchRequest } from "../../gen/product/v1/product";
 import { ProductClientError } from "./errors";
+import { jitteredBackoffMs } from "./middleware";
 
 /** How a watch re-subscribes: backoff growing from initial to max, until no stream has worked for giveUpAfterMs. */
 export interface WatchRetryPolicy {
@@ -15,7 +16,11 @@ export interface WatchRetryPolicy {
   readonly giveUpAfterMs: number;
 }
 
-export const DEFAULT_WATCH_RETRY: WatchRetryPolicy = { initialBackoffMs: 100, maxBackoffMs: 2_000, giveUpAfterMs: 60_000 };
+export const DEFAULT_WATCH_RETRY: WatchRetryPolicy = {
+  initialBackoffMs: 100,
+  maxBackoffMs: 2_000,
+  giveUpAfterMs: 60_000,
+};
 
 type OpenWatch = (requests: AsyncIterable<WatchRequest>) => AsyncIterable<PriceUpdate>;
 
@@ -62,7 +67,12 @@ function requestLog(requests: AsyncIterable<WatchRequestLike>) {
   };
 }
 
-export async function* resubscribingWatch(open: OpenWatch, requests: AsyncIterable<WatchRequestLike>, policy: WatchRetryPolicy, signal?: AbortSignal): AsyncGenerator<PriceUpdate> {
+export async function* resubscribingWatch(
+  open: OpenWatch,
+  requests: AsyncIterable<WatchRequestLike>,
+  policy: WatchRetryPolicy,
+  signal?: AbortSignal,
+): AsyncGenerator<PriceUpdate> {
   const forStream = requestLog(requests);
   let failures = 0;
   let lastWorked = Date.now();
@@ -78,10 +88,11 @@ export async function* resubscribingWatch(open: OpenWatch, requests: AsyncIterab
       }
       return;
     } catch (error) {
-      const unavailable = (error instanceof ProductClientError || error instanceof ClientError) && error.code === Status.UNAVAILABLE;
+      const unavailable =
+        (error instanceof ProductClientError || error instanceof ClientError) && error.code === Status.UNAVAILABLE;
       failures += 1;
       if (!unavailable || signal?.aborted || Date.now() - lastWorked > policy.giveUpAfterMs) throw error;
-      const backoff = Math.random() * Math.min(policy.maxBackoffMs, policy.initialBackoffMs * 2 ** (failures - 1));
+      const backoff = jitteredBackoffMs(policy, failures);
       await new Promise((resolve) => setTimeout(resolve, backoff));
     } finally {
       attempt.abort();

@@ -2,6 +2,7 @@
 // given (postgres.ts), otherwise an embedded PGlite database persisted on
 // disk (pglite.ts). Both are driven through the same Drizzle API and the same
 // handle, so nothing above this folder knows which one it has.
+import type { SQL } from "drizzle-orm";
 import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
 import { openPglite } from "./pglite";
 import { openPostgres } from "./postgres";
@@ -22,6 +23,8 @@ export interface CallConnection {
   readonly db: Database;
   /** Runs a statement made by DatabaseHandle.prepare on this connection. */
   execute<Result>(statement: PreparedStatement<Result>, values?: Record<string, unknown>): Promise<Result>;
+  /** The rows of raw SQL (Drizzle's `sql`), whichever driver runs it. Values come as the driver gives them. */
+  rows<Row>(query: SQL): Promise<Row[]>;
 }
 
 /** How the work of one call may be stopped: its signal, and the time it has left. */
@@ -67,7 +70,11 @@ export interface DatabaseHandle {
    * (On PostgreSQL, calls fail at once with UNAVAILABLE while the database is
    * known to be unreachable: see reachability.ts.)
    */
-  listen(channel: string, onPayload: (payload: string) => void, onListening?: (listening: boolean) => void): Promise<() => Promise<void>>;
+  listen(
+    channel: string,
+    onPayload: (payload: string) => void,
+    onListening?: (listening: boolean) => void,
+  ): Promise<() => Promise<void>>;
   /** Runs `work` on one connection while it holds the session-level advisory lock `key`. */
   withAdvisoryLock<T>(key: number, work: (db: Database) => Promise<T>): Promise<T>;
   /** A cheap round trip, for health checks. */
@@ -96,8 +103,15 @@ export type DrizzleConfig = { logger: false | { logQuery(query: string): void } 
 
 export async function openDatabase(options: OpenDatabaseOptions): Promise<DatabaseHandle> {
   const onQuery = options.onQuery;
-  const drizzleConfig: DrizzleConfig = { logger: onQuery === undefined ? false : { logQuery: (query) => onQuery(query) } };
+  const drizzleConfig: DrizzleConfig = {
+    logger: onQuery === undefined ? false : { logQuery: (query) => onQuery(query) },
+  };
   return options.url === undefined
     ? openPglite(options.dataDir, drizzleConfig)
-    : openPostgres({ url: options.url, poolMax: options.poolMax ?? 10, statementTimeoutMs: options.statementTimeoutMs ?? 300_000, drizzleConfig });
+    : openPostgres({
+        url: options.url,
+        poolMax: options.poolMax ?? 10,
+        statementTimeoutMs: options.statementTimeoutMs ?? 300_000,
+        drizzleConfig,
+      });
 }

@@ -36,7 +36,8 @@ export async function lockDataDir(dataDir: string): Promise<() => Promise<void>>
       if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
     }
     const holder = Number.parseInt(await readFile(file, "utf8").catch(() => ""), 10);
-    if (Number.isSafeInteger(holder) && holder !== process.pid && isRunning(holder)) throw new DataDirInUseError(dataDir, holder);
+    if (Number.isSafeInteger(holder) && holder !== process.pid && isRunning(holder))
+      throw new DataDirInUseError(dataDir, holder);
     await rm(file, { force: true }); // stale: its process is gone
   }
   throw new Error(`could not lock DATA_DIR ${dataDir}`);

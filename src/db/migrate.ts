@@ -12,7 +12,10 @@ import type { DatabaseHandle } from "./client";
 const MIGRATION_LOCK_KEY = 0x70726f64; // "prod"
 
 /** drizzle/ at the package root, from src/db (ts) or dist/src/db (compiled). */
-export const MIGRATIONS_FOLDER = path.resolve(__dirname, __dirname.includes(`${path.sep}dist${path.sep}`) ? "../../../drizzle" : "../../drizzle");
+export const MIGRATIONS_FOLDER = path.resolve(
+  __dirname,
+  __dirname.includes(`${path.sep}dist${path.sep}`) ? "../../../drizzle" : "../../drizzle",
+);
 
 export async function migrateDatabase(handle: DatabaseHandle, migrationsFolder = MIGRATIONS_FOLDER): Promise<void> {
   // The migration runs on the connection that holds the lock, so even a pool of one connection is enough.

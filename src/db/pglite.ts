@@ -8,11 +8,12 @@ import { PGlite } from "@electric-sql/pglite";
 import { drizzle } from "drizzle-orm/pglite";
 import type { CallConnection, Database, DatabaseHandle, DrizzleConfig } from "./client";
 import { lockDataDir } from "./data-dir-lock";
+import { rowsOf } from "./rows";
 
 export async function openPglite(dataDir: string, drizzleConfig: DrizzleConfig): Promise<DatabaseHandle> {
   const inMemory = dataDir.startsWith("memory://");
   if (!inMemory) await mkdir(dataDir, { recursive: true });
-  const unlock = inMemory ? async () => undefined : await lockDataDir(dataDir);
+  const unlock = inMemory ? () => Promise.resolve() : await lockDataDir(dataDir);
   const client = await PGlite.create(dataDir).catch(async (error: unknown) => {
     await unlock();
     throw error;
@@ -21,8 +22,13 @@ export async function openPglite(dataDir: string, drizzleConfig: DrizzleConfig):
   const connectionOf = (database: Database): CallConnection => ({
     db: database,
     execute: (statement, values) => statement.execute(values),
+    rows: async (query) => rowsOf(await database.execute(query)),
   });
   const shared = connectionOf(db);
+  // What built each prepared statement, so a transaction can build it again on
+  // its own connection: one prepared on the shared database would wait for
+  // the transaction to end (PGlite is one connection, and the transaction holds it).
+  const builders = new WeakMap<object, (db: Database) => unknown>();
   return {
     backend: "pglite",
     db,
@@ -31,14 +37,23 @@ export async function openPglite(dataDir: string, drizzleConfig: DrizzleConfig):
       return work(shared);
     },
     prepare(build) {
-      return build(db);
+      const statement = build(db);
+      builders.set(statement as object, build);
+      return statement;
     },
     async transaction(scope, work) {
       scope.signal.throwIfAborted();
       return db.transaction(async (tx) => {
-        // A statement prepared on the shared database would wait for this
-        // transaction to end: PGlite is one connection, and the transaction holds it.
-        const result = await work({ db: tx as unknown as Database, execute: () => Promise.reject(new Error("prepared statements cannot run in a PGlite transaction")) });
+        const txDb = tx as unknown as Database;
+        const result = await work({
+          db: txDb,
+          rows: async (query) => rowsOf(await txDb.execute(query)),
+          execute: (statement, values) => {
+            const build = builders.get(statement);
+            if (build === undefined) return Promise.reject(new Error("execute() takes statements made by prepare()"));
+            return (build(txDb) as typeof statement).execute(values);
+          },
+        });
         // A statement blocks this thread while it runs, so a cancel that
         // arrived meanwhile is still queued: two check phases make sure one
         // poll phase has run, and it has been heard, before COMMIT.

@@ -20,11 +20,13 @@
 // the counter) before it goes back to the pool; a transaction's ROLLBACK does
 // the same. The pool's shared queries are never cancelled, and their
 // statement_timeout (the backstop) is minutes: far beyond any point read.
+import type { SQL } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/postgres-js";
 import postgres, { type PendingQuery, type Sql } from "postgres";
 import type { CallConnection, Database, DatabaseHandle, DrizzleConfig, PreparedStatement } from "./client";
 import { startListener } from "./postgres-listener";
 import { createReachability, isConnectionError } from "./reachability";
+import { rowsOf } from "./rows";
 
 export interface PostgresOptions {
   readonly url: string;
@@ -51,7 +53,7 @@ interface DriverClient {
 type Connection = Pick<Sql, "unsafe">;
 type AnyQuery = PendingQuery<postgres.RowList<postgres.Row[]>>;
 
-export async function openPostgres(options: PostgresOptions): Promise<DatabaseHandle> {
+export function openPostgres(options: PostgresOptions): DatabaseHandle {
   const sql = postgres(options.url, {
     max: options.poolMax,
     // Server notices (e.g. "relation already exists, skipping") are not ours to print.
@@ -68,7 +70,7 @@ export async function openPostgres(options: PostgresOptions): Promise<DatabaseHa
   const reachability = createReachability(async () => {
     await sql`SELECT 1`;
   });
-  const over = (client: DriverClient): Database => drizzle(client as unknown as Sql, options.drizzleConfig) as unknown as Database;
+  const over = (client: DriverClient): Database => drizzle(client as unknown as Sql, options.drizzleConfig);
   let pooledQueries = 0;
   // Connections set aside from the pool: reserved for a call's work, LISTEN's, the migration lock's.
   let held = 0;
@@ -82,11 +84,12 @@ export async function openPostgres(options: PostgresOptions): Promise<DatabaseHa
       const settled = () => void (pooledQueries -= 1);
       // postgres.js starts a query when it is awaited; Drizzle sets it up
       // (.values()) synchronously first, so attach only after that.
-      queueMicrotask(() =>
-        pending.then(settled, (error: unknown) => {
-          settled();
-          reachability.failed(error);
-        }),
+      queueMicrotask(
+        () =>
+          void pending.then(settled, (error: unknown) => {
+            settled();
+            reachability.failed(error);
+          }),
       );
       return pending;
     },
@@ -100,13 +103,16 @@ export async function openPostgres(options: PostgresOptions): Promise<DatabaseHa
     reserving.catch((error: unknown) => reachability.failed(error));
     let onAbort: (() => void) | undefined;
     const aborted = new Promise<never>((_, reject) => {
-      onAbort = () => reject(signal.reason);
+      onAbort = () => reject(signal.reason as Error);
       signal.addEventListener("abort", onAbort, { once: true });
     });
     try {
       return await Promise.race([reserving, aborted]);
     } catch (error) {
-      void reserving.then((connection) => connection.release(), () => undefined);
+      void reserving.then(
+        (connection) => connection.release(),
+        () => undefined,
+      );
       throw error;
     } finally {
       signal.removeEventListener("abort", onAbort as () => void);
@@ -140,6 +146,9 @@ export async function openPostgres(options: PostgresOptions): Promise<DatabaseHa
           routedTo = undefined;
         }
       },
+      async rows<Row>(query: SQL): Promise<Row[]> {
+        return rowsOf<Row>(await this.db.execute(query));
+      },
     };
   }
 
@@ -154,7 +163,9 @@ export async function openPostgres(options: PostgresOptions): Promise<DatabaseHa
     async withConnection(scope, work) {
       const connection = await reserve(scope.signal);
       held += 1;
-      const cancellable = cancellableClient(connection, sql.options, scope.signal, reachability.failed);
+      const cancellable = cancellableClient(connection, sql.options, scope.signal, (error) =>
+        reachability.failed(error),
+      );
       try {
         return await work(callConnection(cancellable.client));
       } finally {
@@ -176,7 +187,7 @@ export async function openPostgres(options: PostgresOptions): Promise<DatabaseHa
       held += 1;
       try {
         return (await sql.begin(async (tx) => {
-          const cancellable = cancellableClient(tx, sql.options, scope.signal, reachability.failed);
+          const cancellable = cancellableClient(tx, sql.options, scope.signal, (error) => reachability.failed(error));
           try {
             const budget = scope.remainingMs();
             if (budget !== undefined) {
@@ -219,7 +230,6 @@ export async function openPostgres(options: PostgresOptions): Promise<DatabaseHa
         await stop();
       };
     },
-
 
     async withAdvisoryLock(key, work) {
       // A session-level lock belongs to one connection: the work runs on the
@@ -264,7 +274,12 @@ export async function openPostgres(options: PostgresOptions): Promise<DatabaseHa
  * aborts. quiesce() resolves once every cancel it sent has been delivered,
  * with whether any statement failed (the connection then needs a reset).
  */
-function cancellableClient(connection: Connection, options: Sql["options"], signal: AbortSignal, onFailure: (error: unknown) => void) {
+function cancellableClient(
+  connection: Connection,
+  options: Sql["options"],
+  signal: AbortSignal,
+  onFailure: (error: unknown) => void,
+) {
   const inFlight = new Set<AnyQuery>();
   const cancels: Promise<unknown>[] = [];
   let failed = false;
@@ -282,13 +297,14 @@ function cancellableClient(connection: Connection, options: Sql["options"], sign
       const pending: AnyQuery = connection.unsafe(query, params as postgres.ParameterOrJSON<never>[], queryOptions);
       inFlight.add(pending);
       const settled = () => inFlight.delete(pending);
-      queueMicrotask(() =>
-        pending.then(settled, (error: unknown) => {
-          failed = true;
-          lost ||= isConnectionError(error);
-          settled();
-          onFailure(error);
-        }),
+      queueMicrotask(
+        () =>
+          void pending.then(settled, (error: unknown) => {
+            failed = true;
+            lost ||= isConnectionError(error);
+            settled();
+            onFailure(error);
+          }),
       );
       return pending;
     },
@@ -323,7 +339,8 @@ function cancelAndWait(query: AnyQuery): Promise<void> {
 function transactionalClient(connection: Connection, options: Sql["options"]): DriverClient {
   const client: DriverClient = {
     options,
-    unsafe: (query, params, queryOptions) => connection.unsafe(query, params as postgres.ParameterOrJSON<never>[], queryOptions),
+    unsafe: (query, params, queryOptions) =>
+      connection.unsafe(query, params as postgres.ParameterOrJSON<never>[], queryOptions),
     async begin(work) {
       await connection.unsafe("BEGIN");
       try {

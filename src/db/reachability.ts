@@ -38,7 +38,11 @@ export class DatabaseUnreachableError extends Error {
 export function isConnectionError(error: unknown): boolean {
   for (let current = error, depth = 0; current !== null && typeof current === "object" && depth < 8; depth += 1) {
     const code = (current as { code?: unknown }).code;
-    if (typeof code === "string" && (CONNECTION_ERROR_CODES.has(code) || code.startsWith("08") || code === "DATABASE_UNREACHABLE")) return true;
+    if (
+      typeof code === "string" &&
+      (CONNECTION_ERROR_CODES.has(code) || code.startsWith("08") || code === "DATABASE_UNREACHABLE")
+    )
+      return true;
     current = (current as { cause?: unknown }).cause;
   }
   return false;
@@ -63,7 +67,9 @@ export function createReachability(probe: () => Promise<void>): Reachability {
       let timeout: NodeJS.Timeout | undefined;
       const bounded = Promise.race([
         probe(),
-        new Promise<never>((_, reject) => (timeout = setTimeout(() => reject(new Error("probe timed out")), PROBE_TIMEOUT_MS))),
+        new Promise<never>(
+          (_, reject) => (timeout = setTimeout(() => reject(new Error("probe timed out")), PROBE_TIMEOUT_MS)),
+        ),
       ]).finally(() => clearTimeout(timeout));
       bounded.then(
         () => {

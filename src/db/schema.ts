@@ -2,7 +2,17 @@
 // drizzle/ from this file (`make migration NAME=...`); the column names are
 // part of the runtime contract (operators and the benchmark query them).
 import { sql } from "drizzle-orm";
-import { boolean, check, doublePrecision, index, pgTable, text, timestamp, uuid } from "drizzle-orm/pg-core";
+import {
+  boolean,
+  check,
+  customType,
+  doublePrecision,
+  index,
+  pgTable,
+  text,
+  timestamp,
+  uuid,
+} from "drizzle-orm/pg-core";
 
 export const products = pgTable(
   "products",
@@ -17,7 +27,10 @@ export const products = pgTable(
     // Millisecond precision: the most a protobuf client's Date carries, and
     // what keeps a page token's position exact when it round-trips through JS.
     createdAt: timestamp("created_at", { withTimezone: true, precision: 3, mode: "date" }).notNull().defaultNow(),
-    tags: text("tags").array().notNull().default(sql`'{}'::text[]`),
+    tags: text("tags")
+      .array()
+      .notNull()
+      .default(sql`'{}'::text[]`),
   },
   (table) => [
     // NaN sorts above every number in Postgres, so `< 'Infinity'` also keeps NaN out.
@@ -41,3 +54,27 @@ export const serviceSecrets = pgTable("service_secrets", {
   name: text("name").primaryKey(),
   value: text("value").notNull(),
 });
+
+/** bytea, as the bytes both drivers hand back (postgres.js: Buffer; PGlite: Uint8Array). */
+const bytea = customType<{ data: Uint8Array; driverData: Uint8Array }>({ dataType: () => "bytea" });
+
+/**
+ * Idempotency keys (AIP-155): each successful keyed write, with a digest of
+ * the request it answered and the answer it gave, kept until `expires_at`.
+ * The row is written in the write's own transaction, so a key exists exactly
+ * when its write committed; a racing duplicate waits on the primary key.
+ */
+export const idempotencyKeys = pgTable(
+  "idempotency_keys",
+  {
+    requestId: uuid("request_id").primaryKey(),
+    // SHA-256 of the method and the request without its key.
+    fingerprint: bytea("fingerprint").notNull(),
+    // The encoded response message.
+    response: bytea("response").notNull(),
+    createdAt: timestamp("created_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
+    expiresAt: timestamp("expires_at", { withTimezone: true, mode: "date" }).notNull(),
+  },
+  // The sweep deletes by expiry.
+  (table) => [index("idempotency_keys_expires_at_idx").on(table.expiresAt)],
+);

@@ -2,7 +2,9 @@
 // needs; a method with no mapping is denied, so a new RPC is never open by
 // accident. Failures say as little as they can: UNAUTHENTICATED for any
 // missing or unverifiable token, PERMISSION_DENIED naming the missing scope.
-import { ServerError, Status, type CallContext, type ServerMiddlewareCall } from "nice-grpc-common";
+import { Status, type CallContext, type ServerMiddlewareCall } from "nice-grpc-common";
+import { Reason } from "../errors";
+import { statusError } from "./status-error";
 import type { Principal, TokenVerifier } from "../auth/token-verifier";
 
 export interface AuthContext {
@@ -23,16 +25,19 @@ export function createAuthMiddleware(options: AuthOptions) {
     context: CallContext,
   ) {
     const required = options.requiredScopes.get(call.method.path);
-    if (required === undefined) throw new ServerError(Status.PERMISSION_DENIED, "this method is not open to any caller");
+    if (required === undefined)
+      throw statusError(Status.PERMISSION_DENIED, "this method is not open to any caller", Reason.METHOD_CLOSED);
 
     const header = context.metadata.get("authorization");
     const token = header === undefined ? undefined : BEARER.exec(header)?.[1];
     const principal = token === undefined ? undefined : await options.verifier.verify(token);
     if (principal === undefined) {
-      throw new ServerError(Status.UNAUTHENTICATED, "a valid bearer token is required");
+      throw statusError(Status.UNAUTHENTICATED, "a valid bearer token is required", Reason.TOKEN_REQUIRED);
     }
     if (!principal.scopes.has(required)) {
-      throw new ServerError(Status.PERMISSION_DENIED, `the token lacks the scope ${required}`);
+      throw statusError(Status.PERMISSION_DENIED, `the token lacks the scope ${required}`, Reason.SCOPE_MISSING, {
+        metadata: { scope: required },
+      });
     }
     return yield* call.next(call.request, { ...context, principal });
   };

@@ -4,12 +4,13 @@
 // aborts on the deadline and at shutdown as well as on cancel, and the
 // scope records when the handler has finished, so that shutdown and tests
 // can wait for handlers rather than for statuses.
-import { ServerError, Status, type CallContext, type ServerMiddlewareCall } from "nice-grpc-common";
+import { Status, type CallContext, type ServerMiddlewareCall } from "nice-grpc-common";
 import { currentCall } from "../request-context";
 import { CallScope } from "../transport/call-scope";
 import { undecodable } from "../services/validation";
 import { REQUEST_ID_HEADER } from "../transport/call-interceptor";
 import { UndecodableMessage } from "../transport/strict-decode";
+import { statusError } from "./status-error";
 
 export interface CallScopeContext {
   readonly call: CallScope;
@@ -23,7 +24,14 @@ export async function* callScopeMiddleware<Request, Response>(
   if (!(scope instanceof CallScope)) throw new Error("a call reached ProductService without a call scope");
   // A unary request that could not be read (invalid UTF-8 in a string field).
   // (This step is outside the errors middleware, so it says the status itself.)
-  if (call.request instanceof UndecodableMessage) throw new ServerError(Status.INVALID_ARGUMENT, undecodable(call.request).message);
+  if (call.request instanceof UndecodableMessage) {
+    const error = undecodable(call.request);
+    const fieldViolations = [{ field: error.field, description: error.description }];
+    throw statusError(Status.INVALID_ARGUMENT, error.message, error.reason, {
+      requestId: scope.requestId,
+      fieldViolations,
+    });
+  }
   scope.handlerStarted();
   // In the response headers, which nice-grpc sends only when there are some:
   // a client sees the id even when the call fails.

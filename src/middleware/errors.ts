@@ -2,38 +2,76 @@
 // Postgres SQLSTATEs map to their codes with messages written here; anything
 // else is INTERNAL with a generic message that carries the request id, while
 // the full error goes to the log. No SQL, stack trace, token or driver text
-// ever reaches a client.
+// ever reaches a client. Every status leaves with its error details
+// (status-error.ts): a stable reason, the request id, and the fields at fault.
 import { isAbortError } from "abort-controller-x";
+import { RichServerError } from "nice-grpc-error-details";
 import { ServerError, Status, type CallContext, type ServerMiddlewareCall } from "nice-grpc-common";
-import { DomainError, InvalidArgumentError, NotFoundError } from "../errors";
+import { DomainError, InvalidArgumentError, NotFoundError, Reason } from "../errors";
 import { isConnectionError } from "../db/reachability";
 import type { Logger } from "../logger";
 import { abortStatus, CANCELLED_MESSAGE, DEADLINE_EXCEEDED_MESSAGE } from "../transport/call-scope";
 import type { CallScopeContext } from "./call-scope";
+import { statusError, type StatusErrorDetails } from "./status-error";
 
 interface Mapped {
   readonly code: Status;
   readonly message: string;
+  readonly reason: Reason;
+  readonly fieldViolations?: StatusErrorDetails["fieldViolations"];
 }
 
-const DATABASE_UNAVAILABLE: Mapped = { code: Status.UNAVAILABLE, message: "the database is unavailable; retry later" };
+const DATABASE_UNAVAILABLE: Mapped = {
+  code: Status.UNAVAILABLE,
+  message: "the database is unavailable; retry later",
+  reason: Reason.DATABASE_UNAVAILABLE,
+};
 
 function mapDomainError(error: DomainError): Mapped {
-  if (error instanceof InvalidArgumentError) return { code: Status.INVALID_ARGUMENT, message: error.message };
-  if (error instanceof NotFoundError) return { code: Status.NOT_FOUND, message: error.message };
-  return { code: Status.INTERNAL, message: "internal error" };
+  if (error instanceof InvalidArgumentError) {
+    const fieldViolations = [{ field: error.field, description: error.description }];
+    return { code: Status.INVALID_ARGUMENT, message: error.message, reason: error.reason, fieldViolations };
+  }
+  if (error instanceof NotFoundError) return { code: Status.NOT_FOUND, message: error.message, reason: error.reason };
+  return { code: Status.INTERNAL, message: "internal error", reason: Reason.INTERNAL };
+}
+
+/** The reason of a status decided elsewhere (the call's signal, or a step that threw a plain ServerError). */
+function reasonOfCode(code: Status): Reason {
+  switch (code) {
+    case Status.DEADLINE_EXCEEDED:
+      return Reason.DEADLINE_EXCEEDED;
+    case Status.CANCELLED:
+      return Reason.CANCELLED;
+    case Status.UNAVAILABLE:
+      return Reason.SHUTTING_DOWN;
+    case Status.UNAUTHENTICATED:
+      return Reason.TOKEN_REQUIRED;
+    case Status.PERMISSION_DENIED:
+      return Reason.SCOPE_MISSING;
+    default:
+      return Reason.INTERNAL;
+  }
 }
 
 /** Maps a SQLSTATE (https://www.postgresql.org/docs/current/errcodes-appendix.html) by its class. */
 function mapSqlState(state: string): Mapped | undefined {
   switch (state) {
     case "23505":
-      return { code: Status.ALREADY_EXISTS, message: "a product with that key already exists" };
+      return {
+        code: Status.ALREADY_EXISTS,
+        message: "a product with that key already exists",
+        reason: Reason.ALREADY_EXISTS,
+      };
     case "40001":
     case "40P01":
-      return { code: Status.ABORTED, message: "the request conflicted with a concurrent change; retry it" };
+      return {
+        code: Status.ABORTED,
+        message: "the request conflicted with a concurrent change; retry it",
+        reason: Reason.CONFLICT,
+      };
     case "57014": // query_canceled: by a cancel, or by statement_timeout (the backstop)
-      return { code: Status.DEADLINE_EXCEEDED, message: DEADLINE_EXCEEDED_MESSAGE };
+      return { code: Status.DEADLINE_EXCEEDED, message: DEADLINE_EXCEEDED_MESSAGE, reason: Reason.DEADLINE_EXCEEDED };
     case "57P01":
     case "57P02":
     case "57P03":
@@ -45,7 +83,11 @@ function mapSqlState(state: string): Mapped | undefined {
       return DATABASE_UNAVAILABLE;
     case "22": // data exception
     case "23": // integrity constraint violation
-      return { code: Status.INVALID_ARGUMENT, message: "the database refused a value in the request" };
+      return {
+        code: Status.INVALID_ARGUMENT,
+        message: "the database refused a value in the request",
+        reason: Reason.DATABASE_REFUSED_VALUE,
+      };
   }
   return undefined;
 }
@@ -72,26 +114,32 @@ export function createErrorsMiddleware(logger: Logger) {
     call: ServerMiddlewareCall<Request, Response>,
     context: CallContext & CallScopeContext,
   ) {
+    const requestId = context.call.requestId;
     try {
       return yield* call.next(call.request, context);
     } catch (error) {
       // A call that was stopped (cancelled, expired, shut down) fails for that
       // reason, whatever its work threw on the way out (a cancelled query's error).
       const stopped = abortStatus(context.call.signal);
-      if (stopped !== undefined) throw stopped;
-      // Statuses already decided pass through.
-      if (error instanceof ServerError) throw error;
-      if (isAbortError(error)) throw new ServerError(Status.CANCELLED, CANCELLED_MESSAGE);
-      const requestId = context.call.requestId;
+      if (stopped !== undefined)
+        throw statusError(stopped.code, stopped.details, reasonOfCode(stopped.code), { requestId });
+      // Statuses already decided pass through, given details if they have none.
+      if (error instanceof RichServerError) throw error;
+      if (error instanceof ServerError)
+        throw statusError(error.code, error.details, reasonOfCode(error.code), { requestId });
+      if (isAbortError(error)) throw statusError(Status.CANCELLED, CANCELLED_MESSAGE, Reason.CANCELLED, { requestId });
       const mapped = mapError(error);
       if (mapped !== undefined && mapped.code !== Status.INTERNAL) {
         if (mapped.code === Status.UNAVAILABLE) {
           logger.warn({ requestId, method: call.method.path, err: error }, "database unavailable");
         }
-        throw new ServerError(mapped.code, mapped.message);
+        throw statusError(mapped.code, mapped.message, mapped.reason, {
+          requestId,
+          fieldViolations: mapped.fieldViolations,
+        });
       }
       logger.error({ requestId, method: call.method.path, err: error }, "unhandled error");
-      throw new ServerError(Status.INTERNAL, `internal error (request id ${requestId})`);
+      throw statusError(Status.INTERNAL, `internal error (request id ${requestId})`, Reason.INTERNAL, { requestId });
     }
   };
 }

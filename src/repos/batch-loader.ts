@@ -15,7 +15,10 @@ export interface BatchLoaderOptions {
   readonly maxBatchSize?: number;
 }
 
-export function createBatchLoader<K, V>(loadMany: LoadMany<K, V>, options: BatchLoaderOptions = {}): (key: K) => Promise<V | undefined> {
+export function createBatchLoader<K, V>(
+  loadMany: LoadMany<K, V>,
+  options: BatchLoaderOptions = {},
+): (key: K) => Promise<V | undefined> {
   const maxBatchSize = options.maxBatchSize ?? 500;
   let pending = new Map<K, Waiter<V>[]>();
   let scheduled = false;

@@ -28,14 +28,18 @@ export function listenForPriceChanges(
   onBadPayload: (payload: string) => void,
   onListening?: (listening: boolean) => void,
 ): Promise<() => Promise<void>> {
-  return database.listen(PRICE_CHANGE_CHANNEL, (payload) => {
-    let parsed: NotifyPayload;
-    try {
-      parsed = JSON.parse(payload) as NotifyPayload;
-    } catch {
-      onBadPayload(payload);
-      return;
-    }
-    onChange({ id: parsed.id, price: parsed.price, updatedAt: new Date(parsed.updated_at_ms) });
-  }, onListening);
+  return database.listen(
+    PRICE_CHANGE_CHANNEL,
+    (payload) => {
+      let parsed: NotifyPayload;
+      try {
+        parsed = JSON.parse(payload) as NotifyPayload;
+      } catch {
+        onBadPayload(payload);
+        return;
+      }
+      onChange({ id: parsed.id, price: parsed.price, updatedAt: new Date(parsed.updated_at_ms) });
+    },
+    onListening,
+  );
 }

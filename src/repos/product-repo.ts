@@ -1,12 +1,12 @@
 // The only module that builds queries on products. It speaks rows: callers
 // hand it validated values and get rows or undefined back, never SQL.
-// Work done for one call takes the call's scope (its signal and time left)
-// and runs on a connection of its own, where stopping the call cancels its
-// statement and nothing else (src/db/postgres.ts); point reads coalesced
-// across calls belong to none of them and run on the shared pool.
+// A call's reads take the call's scope (its signal and time left) and run on
+// a connection of their own, where stopping the call cancels its statement
+// and nothing else (src/db/postgres.ts); its writes run on the connection
+// they are given (idempotency-repo.ts opens it); point reads coalesced across
+// calls belong to no one call and run on the shared pool.
 import { and, asc, eq, sql, type SQL } from "drizzle-orm";
-import type { DatabaseHandle, WorkScope } from "../db/client";
-import { rowsOf } from "../db/rows";
+import type { CallConnection, DatabaseHandle, WorkScope } from "../db/client";
 import { products, type ProductRow } from "../db/schema";
 import { createBatchLoader } from "./batch-loader";
 
@@ -48,14 +48,14 @@ export interface ProductRepoOptions {
 
 export type ProductRepo = ReturnType<typeof createProductRepo>;
 
-/** A products row as raw SQL returns it: Drizzle's drivers leave timestamps as text. */
-interface RawProductRow {
+/** A products row as the raw INSERT below returns it: created_at as epoch milliseconds, which every driver reads as a number. */
+interface InsertedRow {
   id: string;
   name: string;
   price: number;
   category: string;
   in_stock: boolean;
-  created_at: string | Date;
+  created_at_ms: number;
   tags: string[];
 }
 
@@ -64,14 +64,14 @@ function arrayLiteral(values: readonly string[]): string {
   return `{${values.map((value) => `"${value.replace(/[\\"]/g, "\\$&")}"`).join(",")}}`;
 }
 
-function fromRawRow(row: RawProductRow): ProductRow {
+function fromInsertedRow(row: InsertedRow): ProductRow {
   return {
     id: row.id,
     name: row.name,
     price: row.price,
     category: row.category,
     inStock: row.in_stock,
-    createdAt: products.createdAt.mapFromDriverValue(row.created_at as string) as Date,
+    createdAt: new Date(row.created_at_ms),
     tags: row.tags,
   };
 }
@@ -109,7 +109,11 @@ export function createProductRepo(database: DatabaseHandle, options: ProductRepo
       .prepare("products_update_price"),
   );
   const deleteById = database.prepare((db) =>
-    db.delete(products).where(eq(products.id, sql.placeholder("id"))).returning({ id: products.id }).prepare("products_delete"),
+    db
+      .delete(products)
+      .where(eq(products.id, sql.placeholder("id")))
+      .returning({ id: products.id })
+      .prepare("products_delete"),
   );
 
   const loadProduct = createBatchLoader<string, ProductRow>(async (ids) => {
@@ -123,61 +127,54 @@ export function createProductRepo(database: DatabaseHandle, options: ProductRepo
       return loadProduct(id);
     },
 
-    create(product: NewProduct, scope: WorkScope): Promise<ProductRow> {
-      return database.withConnection(scope, async (connection) => {
-        const values = { name: product.name, price: product.price, category: product.category, tags: [...product.tags] };
-        const [row] = await connection.execute(insertOne, values);
-        return row as ProductRow;
-      });
+    // Writes run on the connection they are given (CallConnection), so that a
+    // keyed write and its idempotency key share one transaction (idempotency-repo.ts).
+
+    async create(product: NewProduct, connection: CallConnection): Promise<ProductRow> {
+      const values = { name: product.name, price: product.price, category: product.category, tags: [...product.tags] };
+      const [row] = await connection.execute(insertOne, values);
+      return row as ProductRow;
     },
 
     /**
-     * Inserts every product in one transaction and returns the rows in the
-     * order given. Each chunk is one INSERT … SELECT FROM unnest() with one
-     * array parameter per column: four parameters however many rows, so
-     * neither Drizzle nor the driver builds and binds thousands of them
-     * (which cost more CPU than the insert itself). A call stopped before
-     * COMMIT rolls everything back.
+     * Inserts every product and returns the rows in the order given; run it in
+     * a transaction, so that a call stopped before COMMIT keeps nothing. Each
+     * chunk is one INSERT … SELECT FROM unnest() with one array parameter per
+     * column: four parameters however many rows, so neither Drizzle nor the
+     * driver builds and binds thousands of them (which cost more CPU than the
+     * insert itself).
      */
-    createMany(items: readonly NewProduct[], scope: WorkScope): Promise<ProductRow[]> {
-      return database.transaction(scope, async ({ db: tx }) => {
-        const created: ProductRow[] = [];
-        for (let start = 0; start < items.length; start += insertChunkSize) {
-          scope.signal.throwIfAborted();
-          const chunk = items.slice(start, start + insertChunkSize);
-          const rows = rowsOf<RawProductRow>(
-            await tx.execute(sql`
-              INSERT INTO ${products} (name, price, category, tags)
-              SELECT item.name, item.price, item.category, item.tags::text[]
-              FROM unnest(
-                ${sql.param(chunk.map((item) => item.name))}::text[],
-                ${sql.param(chunk.map((item) => item.price))}::float8[],
-                ${sql.param(chunk.map((item) => item.category))}::text[],
-                ${sql.param(chunk.map((item) => arrayLiteral(item.tags)))}::text[]
-              ) WITH ORDINALITY AS item(name, price, category, tags, position)
-              ORDER BY item.position
-              RETURNING id, name, price, category, in_stock, created_at, tags`),
-          );
-          for (const row of rows) created.push(fromRawRow(row));
-        }
-        return created;
-      });
+    async createMany(items: readonly NewProduct[], tx: CallConnection, signal: AbortSignal): Promise<ProductRow[]> {
+      const created: ProductRow[] = [];
+      for (let start = 0; start < items.length; start += insertChunkSize) {
+        signal.throwIfAborted();
+        const chunk = items.slice(start, start + insertChunkSize);
+        const rows = await tx.rows<InsertedRow>(sql`
+          INSERT INTO ${products} (name, price, category, tags)
+          SELECT item.name, item.price, item.category, item.tags::text[]
+          FROM unnest(
+            ${sql.param(chunk.map((item) => item.name))}::text[],
+            ${sql.param(chunk.map((item) => item.price))}::float8[],
+            ${sql.param(chunk.map((item) => item.category))}::text[],
+            ${sql.param(chunk.map((item) => arrayLiteral(item.tags)))}::text[]
+          ) WITH ORDINALITY AS item(name, price, category, tags, position)
+          ORDER BY item.position
+          RETURNING id, name, price, category, in_stock, (extract(epoch FROM created_at) * 1000)::float8 AS created_at_ms, tags`);
+        for (const row of rows) created.push(fromInsertedRow(row));
+      }
+      return created;
     },
 
     /** True when a product was deleted. */
-    deleteById(id: string, scope: WorkScope): Promise<boolean> {
-      return database.withConnection(scope, async (connection) => {
-        const deleted = await connection.execute(deleteById, { id });
-        return deleted.length > 0;
-      });
+    async deleteById(id: string, connection: CallConnection): Promise<boolean> {
+      const deleted = await connection.execute(deleteById, { id });
+      return deleted.length > 0;
     },
 
     /** The product after the change, or undefined when there is none with that id. */
-    updatePrice(id: string, price: number, scope: WorkScope): Promise<ProductRow | undefined> {
-      return database.withConnection(scope, async (connection) => {
-        const [row] = await connection.execute(updatePriceById, { id, price });
-        return row;
-      });
+    async updatePrice(id: string, price: number, connection: CallConnection): Promise<ProductRow | undefined> {
+      const [row] = await connection.execute(updatePriceById, { id, price });
+      return row;
     },
 
     /** Current prices on the shared pool, for work that is no one call's (watchers catching up). */

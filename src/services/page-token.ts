@@ -2,7 +2,7 @@
 // issued for, and signed, so an altered token or one replayed with another
 // filter is refused rather than silently listing the wrong rows.
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
-import { InvalidArgumentError } from "../errors";
+import { InvalidArgumentError, Reason } from "../errors";
 import type { ListPosition } from "../repos/product-repo";
 
 const VERSION = "v1";
@@ -51,16 +51,21 @@ export function createPageTokenCodec(secret: string): PageTokenCodec {
       // unused bits, so a token with a byte appended or changed could still
       // decode to a valid one; comparing the signature as text refuses them.
       const match = TOKEN.exec(token);
-      if (match === null) throw new InvalidArgumentError(FIELD, "is not a page token issued by this service");
+      if (match === null)
+        throw new InvalidArgumentError(FIELD, "is not a page token issued by this service", Reason.INVALID_PAGE_TOKEN);
       const [, body = "", signature = ""] = match;
       const expected = Buffer.from(sign(body).toString("base64url"));
       const given = Buffer.from(signature);
       if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
-        throw new InvalidArgumentError(FIELD, "is not a page token issued by this service");
+        throw new InvalidArgumentError(FIELD, "is not a page token issued by this service", Reason.INVALID_PAGE_TOKEN);
       }
       const payload = JSON.parse(Buffer.from(body, "base64url").toString("utf8")) as Payload;
       if (payload.f !== filterFingerprint(filter)) {
-        throw new InvalidArgumentError(FIELD, "was issued for another filter; send the same category as the first page");
+        throw new InvalidArgumentError(
+          FIELD,
+          "was issued for another filter; send the same category as the first page",
+          Reason.INVALID_PAGE_TOKEN,
+        );
       }
       return { createdAt: new Date(payload.t), id: payload.i };
     },

@@ -49,7 +49,7 @@ export async function startPriceFeed(options: {
 
   const unlisten = await listenForPriceChanges(
     options.database,
-    hub.publish,
+    (change) => hub.publish(change),
     (payload) => logger.error({ payload }, "unreadable price change notification"),
     (now) => {
       if (now === listening) return;

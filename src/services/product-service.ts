@@ -3,14 +3,23 @@
 // domain errors; src/middleware/errors.ts turns those into status codes.
 import type { CallContext } from "nice-grpc-common";
 import type { CallScopeContext } from "../middleware/call-scope";
-import type {
+import { Empty } from "../../gen/google/protobuf/empty";
+import {
+  BatchCreateResponse,
   CreateProductRequest,
-  PriceUpdate,
+  DeleteProductRequest,
   Product,
-  ProductServiceImplementation,
+  UpdatePriceRequest,
+  UpdatePriceResponse,
+  type MessageFns,
+  type PriceUpdate,
+  type ProductServiceImplementation,
 } from "../../gen/product/v1/product";
-import { InvalidArgumentError, NotFoundError } from "../errors";
+import { InvalidArgumentError, NotFoundError, Reason } from "../errors";
+import type { CallConnection } from "../db/client";
+import type { AnswerCodec, KeyedWrites } from "../repos/idempotency-repo";
 import type { ProductRepo, ProductRow } from "../repos/product-repo";
+import { checkBatchItemRequestId, checkRequestId, keyOf, RequestDigest } from "./request-id";
 import type { PageTokenCodec } from "./page-token";
 import type { PriceChange, PriceWatchHub } from "./price-watch-hub";
 import { checkDecoded, checkId, checkPrice, checkProductInput, type ProductInput } from "./validation";
@@ -23,10 +32,14 @@ export interface ProductServiceLimits {
   readonly batchMaxItems: number;
   /** Most distinct ids one WatchPrices stream may watch. */
   readonly watchMaxIds: number;
+  /** Largest encoded BatchCreateResponse: the message size clients accept (default 4 MiB, gRPC's default). */
+  readonly batchMaxResponseBytes?: number;
 }
 
 export interface ProductServiceDeps {
   readonly products: ProductRepo;
+  /** Runs writes, once per idempotency key. */
+  readonly writes: KeyedWrites;
   readonly priceWatch: PriceWatchHub;
   readonly pageTokens: PageTokenCodec;
   readonly limits: ProductServiceLimits;
@@ -57,11 +70,50 @@ function notFound(id: string): NotFoundError {
   return new NotFoundError(`product ${id} not found`);
 }
 
+/** The largest message a gRPC client receives unless configured otherwise. */
+export const DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
+
+/** A proto message type as a codec for stored answers. */
+function codecOf<T>(type: MessageFns<T>): AnswerCodec<T> {
+  return { encode: (answer) => type.encode(answer).finish(), decode: (bytes) => type.decode(bytes) };
+}
+
+const productCodec = codecOf(Product);
+const emptyCodec = codecOf(Empty);
+const updatePriceCodec = codecOf(UpdatePriceResponse);
+
+/** As codecOf, remembering the last encoding: a batch's response is encoded to check its size, then stored. */
+function encodedOnce<T>(type: MessageFns<T>) {
+  let last: { answer: T; bytes: Uint8Array } | undefined;
+  return {
+    encode(answer: T): Uint8Array {
+      if (last?.answer !== answer) last = { answer, bytes: type.encode(answer).finish() };
+      return last.bytes;
+    },
+    decode: (bytes: Uint8Array) => type.decode(bytes),
+  };
+}
+
+/**
+ * A batch's response must fit in one message a client will take (4 MiB by
+ * default everywhere): a committed batch its client cannot receive looks like
+ * a failure, and its retry would write everything again.
+ */
+function checkResponseSize(bytes: number, count: number, maxBytes: number): void {
+  if (bytes <= maxBytes) return;
+  const fits = Math.max(1, Math.floor((count * maxBytes) / bytes));
+  throw new InvalidArgumentError(
+    "items",
+    `the response to ${count} products would be ${bytes} bytes, over the ${maxBytes}-byte message limit; nothing was written: send at most ${fits} such products per batch`,
+    Reason.BATCH_RESPONSE_TOO_LARGE,
+  );
+}
+
 /** What every handler is given: nice-grpc's context, and its call's scope (signal, deadline, request id). */
 type Context = CallContext & CallScopeContext;
 
 export function createProductService(deps: ProductServiceDeps) {
-  const { products, priceWatch, pageTokens, limits } = deps;
+  const { products, writes, priceWatch, pageTokens, limits } = deps;
   const clock = deps.clock ?? (() => new Date());
 
   return {
@@ -74,15 +126,28 @@ export function createProductService(deps: ProductServiceDeps) {
     },
 
     // Writes run guarded (CallScope.guard): the answer is what the store did.
+    // With a request_id they run once per key (idempotency-repo.ts).
     async createProduct(request, { call }: Context) {
       const input = checkProductInput(toProductInput(request));
-      return toProduct(await call.guard(() => products.create(input, call)));
+      const key = keyOf("CreateProduct", request.requestId, () =>
+        CreateProductRequest.encode({ ...request, requestId: "" }).finish(),
+      );
+      return call.guard(() =>
+        writes.run(call, key, productCodec, async (connection) => toProduct(await products.create(input, connection))),
+      );
     },
 
     async deleteProduct(request, { call }: Context) {
       const id = checkId("id", request.id);
-      if (!(await call.guard(() => products.deleteById(id, call)))) throw notFound(id);
-      return {};
+      const key = keyOf("DeleteProduct", request.requestId, () =>
+        DeleteProductRequest.encode({ ...request, requestId: "" }).finish(),
+      );
+      return call.guard(() =>
+        writes.run(call, key, emptyCodec, async (connection) => {
+          if (!(await products.deleteById(id, connection))) throw notFound(id);
+          return {};
+        }),
+      );
     },
 
     async *listProducts(request, context: Context) {
@@ -111,18 +176,44 @@ export function createProductService(deps: ProductServiceDeps) {
 
     async batchCreateProducts(requests, { call }: Context) {
       const items: ProductInput[] = [];
-      for await (const request of requests) {
-        if (items.length === limits.batchMaxItems) {
-          throw new InvalidArgumentError("items", `a batch may create at most ${limits.batchMaxItems} products; nothing was written`);
+      let requestId: string | undefined;
+      let digest: RequestDigest | undefined;
+      for await (const message of requests) {
+        const index = items.length;
+        if (index === limits.batchMaxItems) {
+          throw new InvalidArgumentError(
+            "items",
+            `a batch may create at most ${limits.batchMaxItems} products; nothing was written`,
+            Reason.BATCH_TOO_LARGE,
+          );
         }
-        const prefix = `items[${items.length}].`;
-        items.push(checkProductInput(toProductInput(checkDecoded(request, prefix)), prefix));
+        const prefix = `items[${index}].`;
+        const request = checkDecoded(message, prefix);
+        if (index === 0) requestId = checkRequestId(request.requestId, `${prefix}request_id`);
+        else checkBatchItemRequestId(requestId, request.requestId, index);
+        items.push(checkProductInput(toProductInput(request), prefix));
+        if (requestId !== undefined) {
+          digest ??= new RequestDigest("BatchCreateProducts");
+          digest.add(CreateProductRequest.encode({ ...request, requestId: "" }).finish());
+        }
       }
+      const key = requestId === undefined ? undefined : (digest as RequestDigest).keyed(requestId);
       // Nothing is written until the client half-closes, so a stream that
       // is cancelled, times out or loses its client before that leaves
-      // nothing behind; a cancel during the insert rolls the transaction back.
-      const rows = await call.guard(() => products.createMany(items, call));
-      return { products: rows.map(toProduct), createdCount: rows.length };
+      // nothing behind; a cancel during the insert rolls the transaction back,
+      // and so does a response too large to deliver.
+      const codec = encodedOnce(BatchCreateResponse);
+      const write = async (tx: CallConnection) => {
+        const rows = await products.createMany(items, tx, call.signal);
+        const response = { products: rows.map(toProduct), createdCount: rows.length };
+        checkResponseSize(
+          codec.encode(response).length,
+          rows.length,
+          limits.batchMaxResponseBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
+        );
+        return response;
+      };
+      return call.guard(() => writes.run(call, key, codec, write, "transaction"));
     },
 
     async *watchPrices(requests, context: Context) {
@@ -133,7 +224,11 @@ export function createProductService(deps: ProductServiceDeps) {
           const ids = request.productIds.map((id, index) => checkId(`product_ids[${index}]`, id));
           const added = subscription.watch(ids);
           if (subscription.size > limits.watchMaxIds) {
-            throw new InvalidArgumentError("product_ids", `a stream may watch at most ${limits.watchMaxIds} products`);
+            throw new InvalidArgumentError(
+              "product_ids",
+              `a stream may watch at most ${limits.watchMaxIds} products`,
+              Reason.WATCH_TOO_LARGE,
+            );
           }
           if (added.length === 0) continue;
           const current = await products.getPrices(added, context.call);
@@ -159,9 +254,16 @@ export function createProductService(deps: ProductServiceDeps) {
     async updatePrice(request, { call }: Context) {
       const id = checkId("id", request.id);
       const price = checkPrice("price", request.price);
-      const row = await call.guard(() => products.updatePrice(id, price, call));
-      if (row === undefined) throw notFound(id);
-      return { product: toProduct(row) };
+      const key = keyOf("UpdatePrice", request.requestId, () =>
+        UpdatePriceRequest.encode({ ...request, requestId: "" }).finish(),
+      );
+      return call.guard(() =>
+        writes.run(call, key, updatePriceCodec, async (connection) => {
+          const row = await products.updatePrice(id, price, connection);
+          if (row === undefined) throw notFound(id);
+          return { product: toProduct(row) };
+        }),
+      );
     },
   } satisfies ProductServiceImplementation<CallScopeContext>;
 }

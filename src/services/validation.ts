@@ -53,7 +53,10 @@ export function checkProductInput(input: ProductInput, prefix = ""): ProductInpu
   const price = checkPrice(`${prefix}price`, input.price);
   checkText(`${prefix}category_id`, input.category, { min: 0, max: LIMITS.categoryMaxChars });
   if (input.tags.length > LIMITS.tagsMax) {
-    throw new InvalidArgumentError(`${prefix}tags`, `must hold at most ${LIMITS.tagsMax} tags, got ${input.tags.length}`);
+    throw new InvalidArgumentError(
+      `${prefix}tags`,
+      `must hold at most ${LIMITS.tagsMax} tags, got ${input.tags.length}`,
+    );
   }
   input.tags.forEach((tag, index) => checkText(`${prefix}tags[${index}]`, tag, { min: 1, max: LIMITS.tagMaxChars }));
   return { name: input.name, price, category: input.category, tags: [...input.tags] };

@@ -11,7 +11,13 @@ import { constants as http2Constants } from "node:http2";
 import { Metadata, ServerInterceptingCall, type ServerInterceptor, type StatusObject } from "@grpc/grpc-js";
 import { Status } from "nice-grpc-common";
 import { runInCall } from "../request-context";
-import { CallScope, CANCELLED_MESSAGE, DEADLINE_EXCEEDED_MESSAGE, SHUTTING_DOWN_MESSAGE, type MethodInfo } from "./call-scope";
+import {
+  CallScope,
+  CANCELLED_MESSAGE,
+  DEADLINE_EXCEEDED_MESSAGE,
+  SHUTTING_DOWN_MESSAGE,
+  type MethodInfo,
+} from "./call-scope";
 import { takeIncomingStream, type IncomingStream } from "./grpc-server";
 
 export const REQUEST_ID_HEADER = "x-request-id";
@@ -51,6 +57,13 @@ export function createCallTracker(): CallTracker {
   return { open: new Set(), closing: false };
 }
 
+/** Resolves once every call open now has settled: its status sent and its handler finished. */
+export function openCallsSettled(calls: CallTracker): Promise<void> {
+  return Promise.all([...calls.open].map((call) => new Promise<void>((resolve) => call.onSettled(resolve)))).then(
+    () => undefined,
+  );
+}
+
 export interface CallInterceptorOptions {
   readonly deadlines: DeadlinePolicy;
   readonly calls: CallTracker;
@@ -74,7 +87,11 @@ export function createCallInterceptor(options: CallInterceptorOptions): ServerIn
 
   return (descriptor, call) => {
     const incoming = takeIncomingStream();
-    const method: MethodInfo = { path: descriptor.path, requestStream: descriptor.requestStream, responseStream: descriptor.responseStream };
+    const method: MethodInfo = {
+      path: descriptor.path,
+      requestStream: descriptor.requestStream,
+      responseStream: descriptor.responseStream,
+    };
     let scope: CallScope | undefined;
     let headersSent = false;
     // Set when the call was refused before its handler started: later events are dropped.
@@ -102,9 +119,12 @@ export function createCallInterceptor(options: CallInterceptorOptions): ServerIn
             scope.onSettled(() => calls.open.delete(opened));
             observer.callStarted(scope);
 
-            if ((incoming?.headerBytes ?? 0) > MAX_HEADER_BYTES) return refuse(Status.RESOURCE_EXHAUSTED, `request headers exceed ${MAX_HEADER_BYTES / 1024} KiB`);
-            if (timeout.kind === "malformed") return refuse(Status.INVALID_ARGUMENT, "the grpc-timeout header is malformed");
-            if (budgetMs !== undefined && budgetMs < SMALLEST_BUDGET_MS) return refuse(Status.DEADLINE_EXCEEDED, DEADLINE_EXCEEDED_MESSAGE);
+            if ((incoming?.headerBytes ?? 0) > MAX_HEADER_BYTES)
+              return refuse(Status.RESOURCE_EXHAUSTED, `request headers exceed ${MAX_HEADER_BYTES / 1024} KiB`);
+            if (timeout.kind === "malformed")
+              return refuse(Status.INVALID_ARGUMENT, "the grpc-timeout header is malformed");
+            if (budgetMs !== undefined && budgetMs < SMALLEST_BUDGET_MS)
+              return refuse(Status.DEADLINE_EXCEEDED, DEADLINE_EXCEEDED_MESSAGE);
             if (calls.closing) return refuse(Status.UNAVAILABLE, SHUTTING_DOWN_MESSAGE);
             // Streaming requests start their handler with the headers.
             if (method.requestStream && streamGone(incoming)) return refuse(Status.CANCELLED, CANCELLED_MESSAGE);
@@ -127,7 +147,11 @@ export function createCallInterceptor(options: CallInterceptorOptions): ServerIn
             // After a status grpc-js reports a cancel too; only a client that
             // went away first (RST_STREAM, a lost connection) ends the call here.
             if (scope !== undefined && scope.code === undefined) {
-              observer.callEnded(scope, { code: Status.CANCELLED, details: CANCELLED_MESSAGE, metadata: new Metadata() });
+              observer.callEnded(scope, {
+                code: Status.CANCELLED,
+                details: CANCELLED_MESSAGE,
+                metadata: new Metadata(),
+              });
             }
             scope?.cancelled();
           },
@@ -193,7 +217,11 @@ function streamGone(incoming: IncomingStream | undefined): boolean {
 }
 
 /** The call's deadline (ms since the epoch) under the policy, or undefined for none. */
-export function deadlineOf(method: MethodInfo, budgetMs: number | undefined, policy: DeadlinePolicy): number | undefined {
+export function deadlineOf(
+  method: MethodInfo,
+  budgetMs: number | undefined,
+  policy: DeadlinePolicy,
+): number | undefined {
   if (policy.longLived.has(method.path)) return budgetMs === undefined ? undefined : Date.now() + budgetMs;
   const unary = !method.requestStream && !method.responseStream;
   const budget = Math.min(budgetMs ?? (unary ? policy.defaultMs : policy.maxMs), policy.maxMs);

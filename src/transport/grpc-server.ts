@@ -7,7 +7,13 @@
 // - the HTTP/2 sessions, so shutdown can close idle connections at once
 //   instead of waiting for their clients to go.
 import * as grpc from "@grpc/grpc-js";
-import { constants as http2Constants, type Http2Server, type IncomingHttpHeaders, type Http2Session, type ServerHttp2Stream } from "node:http2";
+import {
+  constants as http2Constants,
+  type Http2Server,
+  type IncomingHttpHeaders,
+  type Http2Session,
+  type ServerHttp2Stream,
+} from "node:http2";
 import { startIdleSessionProbe } from "./idle-session-probe";
 import type { CompatServiceDefinition, ServiceImplementation } from "nice-grpc";
 import { composeServerMiddleware, type ServerMiddleware } from "nice-grpc-common";
@@ -40,7 +46,8 @@ export function takeIncomingStream(): IncomingStream | undefined {
 /** A header list's size as HTTP/2 counts it (RFC 9113 §6.5.2), from Node's flat [name, value, …] list. */
 function headerListBytes(rawHeaders: readonly string[]): number {
   let bytes = 0;
-  for (let i = 0; i + 1 < rawHeaders.length; i += 2) bytes += (rawHeaders[i] as string).length + (rawHeaders[i + 1] as string).length + 32;
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2)
+    bytes += (rawHeaders[i] as string).length + (rawHeaders[i + 1] as string).length + 32;
   return bytes;
 }
 
@@ -54,7 +61,10 @@ interface Http2ServerFactory {
 
 export interface ServiceBuilder<Ext> {
   with<More>(middleware: ServerMiddleware<More, Ext>): ServiceBuilder<Ext & More>;
-  add<Service extends CompatServiceDefinition>(definition: Service, implementation: ServiceImplementation<Service, Ext>): void;
+  add<Service extends CompatServiceDefinition>(
+    definition: Service,
+    implementation: ServiceImplementation<Service, Ext>,
+  ): void;
 }
 
 export interface GrpcServer extends ServiceBuilder<object> {
@@ -91,12 +101,19 @@ export function createGrpcServer(options: GrpcServerOptions): GrpcServer {
   const createHttp2Server = factory.createHttp2Server.bind(server);
   factory.createHttp2Server = (credentials) => {
     const http2Server = createHttp2Server(credentials);
-    http2Server.prependListener("stream", (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, _flags: number, rawHeaders: string[]) => {
-      incoming = { stream, timeout: parseGrpcTimeout(headers["grpc-timeout"]), headerBytes: headerListBytes(rawHeaders) };
-      delete headers["grpc-timeout"];
-      streams.add(stream);
-      stream.once("close", () => streams.delete(stream));
-    });
+    http2Server.prependListener(
+      "stream",
+      (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, _flags: number, rawHeaders: string[]) => {
+        incoming = {
+          stream,
+          timeout: parseGrpcTimeout(headers["grpc-timeout"]),
+          headerBytes: headerListBytes(rawHeaders),
+        };
+        delete headers["grpc-timeout"];
+        streams.add(stream);
+        stream.once("close", () => streams.delete(stream));
+      },
+    );
     http2Server.prependListener("session", (session) => {
       sessions.add(session);
       session.once("close", () => sessions.delete(session));
@@ -108,7 +125,8 @@ export function createGrpcServer(options: GrpcServerOptions): GrpcServer {
 
   const builder = <Ext>(middleware: ServerMiddleware<unknown, unknown> | undefined): ServiceBuilder<Ext> => ({
     with<More>(next: ServerMiddleware<More, Ext>) {
-      const composed = middleware === undefined ? next : composeServerMiddleware(middleware, next as ServerMiddleware<More, unknown>);
+      const composed =
+        middleware === undefined ? next : composeServerMiddleware(middleware, next as ServerMiddleware<More, unknown>);
       return builder<Ext & More>(composed as ServerMiddleware<unknown, unknown>);
     },
     add(definition, implementation) {
@@ -121,7 +139,10 @@ export function createGrpcServer(options: GrpcServerOptions): GrpcServer {
         const implement = (implementation as Record<string, (...args: never[]) => unknown>)[name];
         if (implement === undefined) throw new Error(`no implementation of ${method.path}`);
         const requestType = messageTypes?.[name]?.requestType;
-        const deserialize = requestType === undefined ? undefined : strictDeserializer(requestType, requestFields?.get(method.path) ?? new Map());
+        const deserialize =
+          requestType === undefined
+            ? undefined
+            : strictDeserializer(requestType, requestFields?.get(method.path) ?? new Map());
         grpcDefinition[name] = toGrpcJsMethod(method, deserialize);
         added.push({ path: method.path, requestStream: method.requestStream, responseStream: method.responseStream });
         handlers[name] = createMethodHandler(method, implement.bind(implementation), middleware);
@@ -167,15 +188,18 @@ export function createGrpcServer(options: GrpcServerOptions): GrpcServer {
  * grpc-js's form of a method. Responses are handed to grpc-js as a Buffer
  * over the encoder's own bytes, not a copy of them (nice-grpc copies).
  */
-function toGrpcJsMethod(method: AnyMethod, deserialize: ((bytes: Uint8Array) => unknown) | undefined): grpc.MethodDefinition<unknown, unknown> {
+function toGrpcJsMethod(
+  method: AnyMethod,
+  deserialize: ((bytes: Uint8Array) => unknown) | undefined,
+): grpc.MethodDefinition<unknown, unknown> {
   const asBuffer = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   return {
     path: method.path,
     requestStream: method.requestStream,
     responseStream: method.responseStream,
     requestSerialize: (value) => asBuffer(method.requestSerialize(value)),
-    requestDeserialize: deserialize ?? ((bytes) => method.requestDeserialize(bytes)),
+    requestDeserialize: deserialize ?? ((bytes): unknown => method.requestDeserialize(bytes)),
     responseSerialize: (value) => asBuffer(method.responseSerialize(value)),
-    responseDeserialize: (bytes) => method.responseDeserialize(bytes),
+    responseDeserialize: (bytes): unknown => method.responseDeserialize(bytes),
   };
 }

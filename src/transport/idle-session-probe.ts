@@ -13,7 +13,10 @@ const PROBE_EVERY_MS = 3_000;
 const ANSWER_WITHIN_MS = 1_000;
 
 /** Starts probing; returns the function that stops it. */
-export function startIdleSessionProbe(sessions: ReadonlySet<Http2Session>, streams: ReadonlySet<ServerHttp2Stream>): () => void {
+export function startIdleSessionProbe(
+  sessions: ReadonlySet<Http2Session>,
+  streams: ReadonlySet<ServerHttp2Stream>,
+): () => void {
   const lastAnswered = new WeakMap<Http2Session, number>();
   const awaiting = new WeakSet<Http2Session>();
 

@@ -22,11 +22,17 @@ type HandlerFactory = (
 ) => UntypedHandleCall;
 
 const unary = require("nice-grpc/lib/server/handleUnaryCall") as { createUnaryMethodHandler: HandlerFactory };
-const serverStreaming = require("nice-grpc/lib/server/handleServerStreamingCall") as { createServerStreamingMethodHandler: HandlerFactory };
-const clientStreaming = require("nice-grpc/lib/server/handleClientStreamingCall") as { createClientStreamingMethodHandler: HandlerFactory };
-const bidiStreaming = require("nice-grpc/lib/server/handleBidiStreamingCall") as { createBidiStreamingMethodHandler: HandlerFactory };
+const serverStreaming = require("nice-grpc/lib/server/handleServerStreamingCall") as {
+  createServerStreamingMethodHandler: HandlerFactory;
+};
+const clientStreaming = require("nice-grpc/lib/server/handleClientStreamingCall") as {
+  createClientStreamingMethodHandler: HandlerFactory;
+};
+const bidiStreaming = require("nice-grpc/lib/server/handleBidiStreamingCall") as {
+  createBidiStreamingMethodHandler: HandlerFactory;
+};
 const definitions = require("nice-grpc/lib/service-definitions") as {
-  normalizeServiceDefinition(definition: CompatServiceDefinition): ServiceDefinition;
+  normalizeServiceDefinition: (definition: CompatServiceDefinition) => ServiceDefinition;
 };
 
 export const normalizeServiceDefinition = definitions.normalizeServiceDefinition;

@@ -51,12 +51,16 @@ export interface MessageDecoder {
 }
 
 /** Reads requests of `type`, whose fields are named by `fieldNames` (number → name). */
-export function strictDeserializer(type: MessageDecoder, fieldNames: ReadonlyMap<number, string>): (bytes: Uint8Array) => unknown {
+export function strictDeserializer(
+  type: MessageDecoder,
+  fieldNames: ReadonlyMap<number, string>,
+): (bytes: Uint8Array) => unknown {
   return (bytes) => {
     try {
       return type.decode(new StrictUtf8Reader(bytes));
     } catch (error) {
-      if (error instanceof InvalidUtf8) return new UndecodableMessage(fieldNames.get(error.fieldNumber) ?? `field ${error.fieldNumber}`);
+      if (error instanceof InvalidUtf8)
+        return new UndecodableMessage(fieldNames.get(error.fieldNumber) ?? `field ${error.fieldNumber}`);
       throw error;
     }
   };
@@ -68,7 +72,10 @@ export function requestFieldNames(descriptorSet: Uint8Array): ReadonlyMap<string
   const messages = new Map<string, Map<number, string>>();
   for (const file of files) {
     for (const message of file.messageType) {
-      messages.set(`.${file.package}.${message.name}`, new Map(message.field.map((field) => [field.number, field.name])));
+      messages.set(
+        `.${file.package}.${message.name}`,
+        new Map(message.field.map((field) => [field.number, field.name])),
+      );
     }
   }
   const methods = new Map<string, ReadonlyMap<number, string>>();

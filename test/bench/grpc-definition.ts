@@ -4,7 +4,11 @@
 import type { ServiceDefinition } from "@grpc/grpc-js";
 import { ProductServiceDefinition } from "../../gen/product/v1/product";
 
-type Codec = { encode(message: unknown): { finish(): Uint8Array }; decode(bytes: Uint8Array): unknown };
+type Codec = {
+  encode(message: unknown): { finish(): Uint8Array };
+  decode(bytes: Uint8Array): unknown;
+  fromPartial(value: unknown): unknown;
+};
 
 export const productGrpcDefinition: ServiceDefinition = Object.fromEntries(
   Object.entries(ProductServiceDefinition.methods).map(([key, method]) => {
@@ -16,7 +20,8 @@ export const productGrpcDefinition: ServiceDefinition = Object.fromEntries(
         path: `/${ProductServiceDefinition.fullName}/${method.name}`,
         requestStream: method.requestStream,
         responseStream: method.responseStream,
-        requestSerialize: (value: unknown) => Buffer.from(request.encode(value).finish()),
+        // Requests are written as object literals: fields they leave out take their defaults.
+        requestSerialize: (value: unknown) => Buffer.from(request.encode(request.fromPartial(value)).finish()),
         requestDeserialize: (bytes: Buffer) => request.decode(bytes),
         responseSerialize: (value: unknown) => Buffer.from(response.encode(value).finish()),
         responseDeserialize: (bytes: Buffer) => response.decode(bytes),

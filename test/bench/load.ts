@@ -21,7 +21,15 @@ type Scenario = Common &
     | { kind: "create"; connections: number; concurrency: number; durationMs: number }
     | { kind: "list"; streams: number; durationMs: number; category: string }
     | { kind: "batch"; streams: number; items: number }
-    | { kind: "watch"; watchers: number; connections: number; productIds: string[]; perWatcher: number; updates: number; intervalMs: number }
+    | {
+        kind: "watch";
+        watchers: number;
+        connections: number;
+        productIds: string[];
+        perWatcher: number;
+        updates: number;
+        intervalMs: number;
+      }
     | { kind: "stall"; category: string; stallMs: number; serverPid: number }
   );
 
@@ -33,7 +41,13 @@ if (scenario.token !== undefined) metadata.set("authorization", `Bearer ${scenar
 
 function clients(n: number): Calls[] {
   // A local subchannel pool per client: n clients, n TCP connections.
-  return Array.from({ length: n }, () => new ProductClient(scenario.address, credentials.createInsecure(), { "grpc.use_local_subchannel_pool": 1 }) as unknown as Calls);
+  return Array.from(
+    { length: n },
+    () =>
+      new ProductClient(scenario.address, credentials.createInsecure(), {
+        "grpc.use_local_subchannel_pool": 1,
+      }) as unknown as Calls,
+  );
 }
 const codeOf = (error: ServiceError | null) => (error === null ? "OK" : String(error.code));
 
@@ -80,7 +94,13 @@ function rawUnaryClients(n: number) {
   };
 }
 
-async function rawClosedLoop(concurrency: number, connections: number, durationMs: number, path: string, message: () => Uint8Array) {
+async function rawClosedLoop(
+  concurrency: number,
+  connections: number,
+  durationMs: number,
+  path: string,
+  message: () => Uint8Array,
+) {
   const raw = rawUnaryClients(connections);
   const latencies: number[] = [];
   const until = Date.now() + durationMs;
@@ -97,11 +117,20 @@ async function rawClosedLoop(concurrency: number, connections: number, durationM
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   raw.close();
   latencies.sort((a, b) => a - b);
-  return { calls: latencies.length, perSecond: latencies.length / seconds, p50Ms: percentile(latencies, 50), p99Ms: percentile(latencies, 99) };
+  return {
+    calls: latencies.length,
+    perSecond: latencies.length / seconds,
+    p50Ms: percentile(latencies, 50),
+    p99Ms: percentile(latencies, 99),
+  };
 }
 
 function unary(client: Calls, method: string, request: unknown): Promise<{ code: string; response: unknown }> {
-  return new Promise((resolve) => client[method]!(request, metadata, (error: ServiceError | null, response: unknown) => resolve({ code: codeOf(error), response })));
+  return new Promise((resolve) =>
+    client[method]!(request, metadata, (error: ServiceError | null, response: unknown) =>
+      resolve({ code: codeOf(error), response }),
+    ),
+  );
 }
 
 function readStream(stream: NodeJS.ReadableStream & { cancel?(): void }, onMessage: () => void): Promise<string> {
@@ -116,14 +145,33 @@ async function run(): Promise<Record<string, unknown>> {
   switch (scenario.kind) {
     case "get": {
       const { idCount, idPrefix } = scenario;
-      return rawClosedLoop(scenario.concurrency, scenario.connections, scenario.durationMs, "/product.v1.ProductService/GetProduct", () => {
-        const n = Math.floor(Math.random() * idCount);
-        return GetProductRequest.encode({ id: `${idPrefix}${n.toString(16).padStart(12, "0")}` }).finish();
-      });
+      return rawClosedLoop(
+        scenario.concurrency,
+        scenario.connections,
+        scenario.durationMs,
+        "/product.v1.ProductService/GetProduct",
+        () => {
+          const n = Math.floor(Math.random() * idCount);
+          return GetProductRequest.encode({ id: `${idPrefix}${n.toString(16).padStart(12, "0")}` }).finish();
+        },
+      );
     }
     case "create": {
-      const message = CreateProductRequest.encode({ name: "bench product", price: 9.99, categoryId: "bench-create", tags: ["bench"] }).finish();
-      return rawClosedLoop(scenario.concurrency, scenario.connections, scenario.durationMs, "/product.v1.ProductService/CreateProduct", () => message);
+      const message = CreateProductRequest.encode(
+        CreateProductRequest.fromPartial({
+          name: "bench product",
+          price: 9.99,
+          categoryId: "bench-create",
+          tags: ["bench"],
+        }),
+      ).finish();
+      return rawClosedLoop(
+        scenario.concurrency,
+        scenario.connections,
+        scenario.durationMs,
+        "/product.v1.ProductService/CreateProduct",
+        () => message,
+      );
     }
     case "list": {
       const pool = clients(scenario.streams);
@@ -133,7 +181,10 @@ async function run(): Promise<Record<string, unknown>> {
       await Promise.all(
         pool.map(async (client) => {
           while (Date.now() < until) {
-            const stream = client.listProducts!({ category: scenario.category, pageSize: 0, pageToken: "" }, metadata) as NodeJS.ReadableStream;
+            const stream = client.listProducts!(
+              { category: scenario.category, pageSize: 0, pageToken: "" },
+              metadata,
+            ) as NodeJS.ReadableStream;
             count(await readStream(stream, () => (products += 1)));
           }
         }),
@@ -150,15 +201,23 @@ async function run(): Promise<Record<string, unknown>> {
         pool.map(
           (client, s) =>
             new Promise<void>((resolve) => {
-              const call = client.batchCreateProducts!(metadata, (error: ServiceError | null, response: { createdCount: number }) => {
-                count(codeOf(error));
-                created += response?.createdCount ?? 0;
-                resolve();
-              }) as NodeJS.WritableStream & { write(message: unknown): boolean };
+              const call = client.batchCreateProducts!(
+                metadata,
+                (error: ServiceError | null, response: { createdCount: number }) => {
+                  count(codeOf(error));
+                  created += response?.createdCount ?? 0;
+                  resolve();
+                },
+              ) as NodeJS.WritableStream & { write(message: unknown): boolean };
               let i = 0;
               const pump = () => {
                 while (i < scenario.items) {
-                  const ok = call.write({ name: `batch ${s}-${i}`, price: i % 100, categoryId: "bench-batch", tags: ["bench"] });
+                  const ok = call.write({
+                    name: `batch ${s}-${i}`,
+                    price: i % 100,
+                    categoryId: "bench-batch",
+                    tags: ["bench"],
+                  });
                   i += 1;
                   if (!ok) return void call.once("drain", pump);
                 }
@@ -182,9 +241,15 @@ async function run(): Promise<Record<string, unknown>> {
       let ready = 0;
       await new Promise<void>((resolve) => {
         for (let w = 0; w < scenario.watchers; w += 1) {
-          const ids = Array.from({ length: scenario.perWatcher }, (_, k) => scenario.productIds[(w + k * 7) % scenario.productIds.length] as string);
+          const ids = Array.from(
+            { length: scenario.perWatcher },
+            (_, k) => scenario.productIds[(w + k * 7) % scenario.productIds.length] as string,
+          );
           for (const id of new Set(ids)) watching.set(id, (watching.get(id) ?? 0) + 1);
-          const stream = (pool[w % scenario.connections] as Calls).watchPrices!(metadata) as NodeJS.ReadWriteStream & { write(m: unknown): boolean; cancel(): void };
+          const stream = (pool[w % scenario.connections] as Calls).watchPrices!(metadata) as NodeJS.ReadWriteStream & {
+            write(m: unknown): boolean;
+            cancel(): void;
+          };
           let initial = new Set(ids).size;
           stream.on("data", (update: { productId: string; newPrice: number }) => {
             if (initial > 0) {
@@ -214,13 +279,23 @@ async function run(): Promise<Record<string, unknown>> {
       for (const client of pool) (client as unknown as Client).close();
       (writer as unknown as Client).close();
       latencies.sort((a, b) => a - b);
-      return { expected, delivered: latencies.length, fraction: latencies.length / Math.max(expected, 1), p50Ms: percentile(latencies, 50), p99Ms: percentile(latencies, 99) };
+      return {
+        expected,
+        delivered: latencies.length,
+        fraction: latencies.length / Math.max(expected, 1),
+        p50Ms: percentile(latencies, 50),
+        p99Ms: percentile(latencies, 99),
+      };
     }
     case "stall": {
-      const rss = () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${scenario.serverPid}/status`, "utf8"))?.[1] ?? 0) * 1024;
+      const rss = () =>
+        Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${scenario.serverPid}/status`, "utf8"))?.[1] ?? 0) * 1024;
       const before = rss();
       const [client] = clients(1) as [Calls];
-      const stream = client.listProducts!({ category: scenario.category, pageSize: 0, pageToken: "" }, metadata) as NodeJS.ReadableStream;
+      const stream = client.listProducts!(
+        { category: scenario.category, pageSize: 0, pageToken: "" },
+        metadata,
+      ) as NodeJS.ReadableStream;
       let products = 0;
       stream.pause();
       await new Promise((resolve) => stream.once("readable", resolve));

@@ -28,7 +28,9 @@ export async function seed(sql: Sql, plan: SeedPlan, firstId = 0): Promise<numbe
       if (chunk.length === 5_000) await flush();
     }
     await flush();
-    await new Promise<void>((resolve, reject) => writable.end((error?: Error | null) => (error ? reject(error) : resolve())));
+    await new Promise<void>((resolve, reject) =>
+      writable.end((error?: Error | null) => (error ? reject(error) : resolve())),
+    );
   }
   return n;
 }

@@ -29,7 +29,9 @@ describeOnPostgres("a call's query on a pool of one connection", (backend) => {
   test("a statement that fails after some rows arrived leaves no stale rows for the next query", async () => {
     // Three rows, then division by zero: postgres.js 3.4.9 keeps counting from 3 on that connection.
     await expect(
-      database.handle.withConnection(unbounded, ({ db }) => db.execute(sql`SELECT i, 1 / (4 - i) AS boom FROM generate_series(1, 10) i`)),
+      database.handle.withConnection(unbounded, ({ db }) =>
+        db.execute(sql`SELECT i, 1 / (4 - i) AS boom FROM generate_series(1, 10) i`),
+      ),
     ).rejects.toMatchObject({ cause: { code: "22012" } });
     expect(await series(5)).toEqual([1, 2, 3, 4, 5].map((x) => ({ x })));
   });
@@ -39,19 +41,27 @@ describeOnPostgres("a call's query on a pool of one connection", (backend) => {
     const started = Date.now();
     // Rows of 20 kB fill PostgreSQL's send buffer, so the first rows reach the client before row 5 sleeps.
     const slow = database.handle.withConnection(scopeOf(controller.signal), ({ db }) =>
-      db.execute(sql`SELECT i, repeat('x', 20000) AS pad, pg_sleep(CASE WHEN i = 5 THEN 30 ELSE 0 END) FROM generate_series(1, 10) i`),
+      db.execute(
+        sql`SELECT i, repeat('x', 20000) AS pad, pg_sleep(CASE WHEN i = 5 THEN 30 ELSE 0 END) FROM generate_series(1, 10) i`,
+      ),
     );
     setTimeout(() => controller.abort(new Error("call cancelled")), 300);
     await expect(slow).rejects.toThrow();
     expect(Date.now() - started).toBeLessThan(5_000);
     for (let i = 1; i <= 1_000; i += 1) {
       const n = (i % 7) + 1;
-      const rows = i % 2 === 0 ? await series(n) : rowsOf(await database.handle.withConnection(unbounded, ({ db }) => db.execute(sql`SELECT x FROM generate_series(1, ${n}::int) x`)));
+      const rows =
+        i % 2 === 0
+          ? await series(n)
+          : rowsOf(
+              await database.handle.withConnection(unbounded, ({ db }) =>
+                db.execute(sql`SELECT x FROM generate_series(1, ${n}::int) x`),
+              ),
+            );
       expect(rows).toHaveLength(n);
       expect(rows[0]).toEqual({ x: 1 });
     }
   });
-
 });
 
 describeOnPostgres("a cancel that arrives late", () => {
@@ -73,7 +83,9 @@ describeOnPostgres("a cancel that arrives late", () => {
     proxy.delayNewConnections(150);
     try {
       const controller = new AbortController();
-      const first = handle.withConnection(scopeOf(controller.signal), ({ db }) => db.execute(sql`SELECT pg_sleep(0.05)`)).catch(() => undefined);
+      const first = handle
+        .withConnection(scopeOf(controller.signal), ({ db }) => db.execute(sql`SELECT pg_sleep(0.05)`))
+        .catch(() => undefined);
       // Queued behind the first for the pool's only connection.
       const second = handle.db.execute(sql`SELECT pg_sleep(0.3), 1 AS one`);
       setTimeout(() => controller.abort(new Error("call cancelled")), 10);

@@ -20,12 +20,21 @@ const { publicKey, privateKey } = generateKeyPairSync("rsa", { modulusLength: 20
 const publicPem = publicKey.export({ type: "spki", format: "pem" }).toString();
 
 function claims(overrides: Record<string, unknown> = {}) {
-  return { scope: `${SCOPES.read} ${SCOPES.write}`, iss: TEST_AUTH.issuer, aud: TEST_AUTH.audience, sub: "tester", ...overrides };
+  return {
+    scope: `${SCOPES.read} ${SCOPES.write}`,
+    iss: TEST_AUTH.issuer,
+    aud: TEST_AUTH.audience,
+    sub: "tester",
+    ...overrides,
+  };
 }
 const now = () => Math.floor(Date.now() / 1000);
 
 /** One call of every ProductService method, with a harmless valid request. */
-const CALLS: Record<keyof typeof ProductServiceDefinition.methods, (client: ReturnType<typeof productClient>) => Promise<unknown>> = {
+const CALLS: Record<
+  keyof typeof ProductServiceDefinition.methods,
+  (client: ReturnType<typeof productClient>) => Promise<unknown>
+> = {
   getProduct: (client) => client.getProduct({ id: UNKNOWN_ID }),
   createProduct: (client) => client.createProduct(newProduct(1)),
   deleteProduct: (client) => client.deleteProduct({ id: UNKNOWN_ID }),
@@ -54,14 +63,41 @@ describe.each(TEST_BACKENDS)("auth on $name", (backend) => {
     ["Basic credentials", async () => `Basic ${Buffer.from("user:password").toString("base64")}`],
     ["an empty bearer token", async () => "Bearer "],
     ["garbage", async () => "Bearer not.a.jwt"],
-    ["an expired token", async () => `Bearer ${await new SignJWT(claims({ exp: now() - 60 })).setProtectedHeader({ alg: "HS256" }).sign(secretKey)}`],
-    ["a token not yet valid", async () => `Bearer ${await new SignJWT(claims({ nbf: now() + 600, exp: now() + 1200 })).setProtectedHeader({ alg: "HS256" }).sign(secretKey)}`],
-    ["a token with no exp", async () => `Bearer ${await new SignJWT(claims()).setProtectedHeader({ alg: "HS256" }).sign(secretKey)}`],
+    [
+      "an expired token",
+      async () =>
+        `Bearer ${await new SignJWT(claims({ exp: now() - 60 })).setProtectedHeader({ alg: "HS256" }).sign(secretKey)}`,
+    ],
+    [
+      "a token not yet valid",
+      async () =>
+        `Bearer ${await new SignJWT(claims({ nbf: now() + 600, exp: now() + 1200 })).setProtectedHeader({ alg: "HS256" }).sign(secretKey)}`,
+    ],
+    [
+      "a token with no exp",
+      async () => `Bearer ${await new SignJWT(claims()).setProtectedHeader({ alg: "HS256" }).sign(secretKey)}`,
+    ],
     ["alg: none", async () => `Bearer ${new UnsecuredJWT(claims({ exp: now() + 600 })).encode()}`],
-    ["a wrong issuer", async () => `Bearer ${await new SignJWT(claims({ iss: "someone-else", exp: now() + 600 })).setProtectedHeader({ alg: "HS256" }).sign(secretKey)}`],
-    ["a wrong audience", async () => `Bearer ${await new SignJWT(claims({ aud: "another-service", exp: now() + 600 })).setProtectedHeader({ alg: "HS256" }).sign(secretKey)}`],
-    ["a wrong signature", async () => `Bearer ${await new SignJWT(claims({ exp: now() + 600 })).setProtectedHeader({ alg: "HS256" }).sign(new TextEncoder().encode("another-secret-that-is-also-32-bytes-long"))}`],
-    ["an RS256 token where HS256 is configured", async () => `Bearer ${await new SignJWT(claims({ exp: now() + 600 })).setProtectedHeader({ alg: "RS256" }).sign(privateKey)}`],
+    [
+      "a wrong issuer",
+      async () =>
+        `Bearer ${await new SignJWT(claims({ iss: "someone-else", exp: now() + 600 })).setProtectedHeader({ alg: "HS256" }).sign(secretKey)}`,
+    ],
+    [
+      "a wrong audience",
+      async () =>
+        `Bearer ${await new SignJWT(claims({ aud: "another-service", exp: now() + 600 })).setProtectedHeader({ alg: "HS256" }).sign(secretKey)}`,
+    ],
+    [
+      "a wrong signature",
+      async () =>
+        `Bearer ${await new SignJWT(claims({ exp: now() + 600 })).setProtectedHeader({ alg: "HS256" }).sign(new TextEncoder().encode("another-secret-that-is-also-32-bytes-long"))}`,
+    ],
+    [
+      "an RS256 token where HS256 is configured",
+      async () =>
+        `Bearer ${await new SignJWT(claims({ exp: now() + 600 })).setProtectedHeader({ alg: "RS256" }).sign(privateKey)}`,
+    ],
   ];
 
   test.each(badTokens)("%s is UNAUTHENTICATED on every method, echoing nothing", async (_, makeAuthorization) => {
@@ -80,18 +116,23 @@ describe.each(TEST_BACKENDS)("auth on $name", (backend) => {
   test("a read-only token may read but gets PERMISSION_DENIED on every write method", async () => {
     const client = productClient(suite.server.channel, `Bearer ${await testToken([SCOPES.read])}`);
     for (const method of METHODS) {
-      const required = REQUIRED_SCOPES.get(`/${ProductServiceDefinition.fullName}/${ProductServiceDefinition.methods[method].name}`);
+      const required = REQUIRED_SCOPES.get(
+        `/${ProductServiceDefinition.fullName}/${ProductServiceDefinition.methods[method].name}`,
+      );
       const outcome = await CALLS[method](client).then(
         () => "OK",
         (error: { code: Status; details: string }) => [Status[error.code], error.details].join(": "),
       );
-      if (required === SCOPES.write) expect([method, outcome]).toEqual([method, "PERMISSION_DENIED: the token lacks the scope products:write"]);
+      if (required === SCOPES.write)
+        expect([method, outcome]).toEqual([method, "PERMISSION_DENIED: the token lacks the scope products:write"]);
       else expect([method, outcome]).not.toEqual([method, expect.stringMatching(/UNAUTHENTICATED|PERMISSION_DENIED/)]);
     }
   });
 
   test("every method of the service has a scope, and only those", () => {
-    const paths = Object.values(ProductServiceDefinition.methods).map((method) => `/${ProductServiceDefinition.fullName}/${method.name}`);
+    const paths = Object.values(ProductServiceDefinition.methods).map(
+      (method) => `/${ProductServiceDefinition.fullName}/${method.name}`,
+    );
     expect([...REQUIRED_SCOPES.keys()].sort()).toEqual(paths.sort());
   });
 
@@ -104,9 +145,13 @@ describe.each(TEST_BACKENDS)("auth on $name", (backend) => {
 describe("HS256 signed with the public key, against an RS256 server", () => {
   test("is refused: the algorithm is pinned to the key", async () => {
     const verifier = createTokenVerifier({ ...TEST_AUTH, key: { kind: "public-key", pem: publicPem } });
-    const forged = await new SignJWT(claims({ exp: now() + 600 })).setProtectedHeader({ alg: "HS256" }).sign(new TextEncoder().encode(publicPem));
+    const forged = await new SignJWT(claims({ exp: now() + 600 }))
+      .setProtectedHeader({ alg: "HS256" })
+      .sign(new TextEncoder().encode(publicPem));
     expect(await verifier.verify(forged)).toBeUndefined();
-    const genuine = await new SignJWT(claims({ exp: now() + 600 })).setProtectedHeader({ alg: "RS256" }).sign(privateKey);
+    const genuine = await new SignJWT(claims({ exp: now() + 600 }))
+      .setProtectedHeader({ alg: "RS256" })
+      .sign(privateKey);
     expect(await verifier.verify(genuine)).toMatchObject({ subject: "tester" });
   });
 });
@@ -116,7 +161,12 @@ describe("a method the scope map does not know", () => {
     const { createAuthMiddleware } = await import("../../src/middleware/auth");
     const middleware = createAuthMiddleware({ verifier: createTokenVerifier(TEST_AUTH), requiredScopes: new Map() });
     const call = {
-      method: { path: "/product.v1.ProductService/NewMethod", requestStream: false, responseStream: false, options: {} },
+      method: {
+        path: "/product.v1.ProductService/NewMethod",
+        requestStream: false,
+        responseStream: false,
+        options: {},
+      },
       requestStream: false as const,
       request: {},
       responseStream: false as const,
@@ -124,8 +174,14 @@ describe("a method the scope map does not know", () => {
         return {};
       },
     };
-    const context = { metadata: Metadata({ authorization: `Bearer ${await testToken()}` }), peer: "", header: Metadata(), trailer: Metadata(), sendHeader() {}, signal: new AbortController().signal };
+    const context = {
+      metadata: Metadata({ authorization: `Bearer ${await testToken()}` }),
+      peer: "",
+      header: Metadata(),
+      trailer: Metadata(),
+      sendHeader() {},
+      signal: new AbortController().signal,
+    };
     await expect(middleware(call as never, context).next()).rejects.toMatchObject({ code: Status.PERMISSION_DENIED });
   });
 });
-

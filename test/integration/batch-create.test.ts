@@ -10,6 +10,7 @@ import { describeOnPostgres, TEST_BACKENDS } from "../support/database";
 import { expectStatus, newProduct, productCount, streamOf } from "../support/products";
 import { PROJECT_ROOT } from "../support/commands";
 import { serveForSuite, startTestServer, testToken } from "../support/server";
+import { openCallsSettled, until } from "../support/wait";
 
 const PROCESSES = path.join(PROJECT_ROOT, "test/support/processes");
 const RUN_TS = path.join(PROCESSES, "run-ts.cjs");
@@ -17,10 +18,14 @@ const BATCH_METHOD = "/product.v1.ProductService/BatchCreateProducts";
 
 /** Runs the stalling client in its own process; resolves once it has sent every item. */
 async function startDoomedClient(address: string, count: number, category: string, mode: "stall" | "half-close") {
-  const child = spawn(process.execPath, [RUN_TS, path.join(PROCESSES, "stalling-batch-client.ts"), address, String(count), category, mode], {
-    stdio: ["ignore", "pipe", "inherit"],
-    env: { ...process.env, TOKEN: await testToken() },
-  });
+  const child = spawn(
+    process.execPath,
+    [RUN_TS, path.join(PROCESSES, "stalling-batch-client.ts"), address, String(count), category, mode],
+    {
+      stdio: ["ignore", "pipe", "inherit"],
+      env: { ...process.env, TOKEN: await testToken() },
+    },
+  );
   await once(child.stdout, "data");
   return {
     async kill() {
@@ -28,14 +33,6 @@ async function startDoomedClient(address: string, count: number, category: strin
       await once(child, "exit");
     },
   };
-}
-
-async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs = 5_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > until) throw new Error("condition not met in time");
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 describe.each(TEST_BACKENDS)("BatchCreateProducts on $name", (backend) => {
@@ -57,24 +54,41 @@ describe.each(TEST_BACKENDS)("BatchCreateProducts on $name", (backend) => {
 
   test("an invalid 500th item is INVALID_ARGUMENT naming its index, and leaves zero new rows", async () => {
     const before = await productCount(suite.database.handle.db);
-    const items = Array.from({ length: 800 }, (_, i) => (i === 499 ? { ...newProduct(i, "batch-bad"), price: -5 } : newProduct(i, "batch-bad")));
-    await expectStatus(suite.server.client.batchCreateProducts(streamOf(items)), Status.INVALID_ARGUMENT, "items[499].price: must not be negative");
+    const items = Array.from({ length: 800 }, (_, i) =>
+      i === 499 ? { ...newProduct(i, "batch-bad"), price: -5 } : newProduct(i, "batch-bad"),
+    );
+    await expectStatus(
+      suite.server.client.batchCreateProducts(streamOf(items)),
+      Status.INVALID_ARGUMENT,
+      "items[499].price: must not be negative",
+    );
     expect(await productCount(suite.database.handle.db)).toBe(before);
   });
 
   test("a stream over the cap is INVALID_ARGUMENT and writes nothing", async () => {
     const before = await productCount(suite.database.handle.db);
     const items = Array.from({ length: CAP + 1 }, (_, i) => newProduct(i, "batch-cap"));
-    await expectStatus(suite.server.client.batchCreateProducts(streamOf(items)), Status.INVALID_ARGUMENT, `items: a batch may create at most ${CAP} products; nothing was written`);
+    await expectStatus(
+      suite.server.client.batchCreateProducts(streamOf(items)),
+      Status.INVALID_ARGUMENT,
+      `items: a batch may create at most ${CAP} products; nothing was written`,
+    );
     expect(await productCount(suite.database.handle.db)).toBe(before);
   });
 
   test("a batch whose client goes away mid-stream leaves zero new rows", async () => {
     const before = await productCount(suite.database.handle.db);
     const client = await startDoomedClient(suite.server.address, 300, "batch-gone", "stall");
-    await new Promise((resolve) => setTimeout(resolve, 200)); // the server has received them all
+    // The server has received them all: its call scope counts them as they arrive.
+    await until(() =>
+      [...suite.server.app.calls.open].some((call) => call.method.path === BATCH_METHOD && call.received === 300),
+    );
     await client.kill();
-    await waitFor(() => suite.server.logs.some((entry) => entry.method === BATCH_METHOD && entry.code === "CANCELLED" && entry.received === 300));
+    await until(() =>
+      suite.server.logs.some(
+        (entry) => entry.method === BATCH_METHOD && entry.code === "CANCELLED" && entry.received === 300,
+      ),
+    );
     expect(await productCount(suite.database.handle.db)).toBe(before);
   });
 
@@ -88,15 +102,19 @@ describe.each(TEST_BACKENDS)("BatchCreateProducts on $name", (backend) => {
         await new Promise((resolve) => setTimeout(resolve, 1_500));
       }
       const started = Date.now();
-      await expectStatus(strict.client.batchCreateProducts(itemsThenStall()), Status.DEADLINE_EXCEEDED, "deadline exceeded");
+      await expectStatus(
+        strict.client.batchCreateProducts(itemsThenStall()),
+        Status.DEADLINE_EXCEEDED,
+        "deadline exceeded",
+      );
       expect(Date.now() - started).toBeLessThan(1_400);
-      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      // Its handler has finished, so nothing can be written any more.
+      await openCallsSettled(strict.app);
       expect(await productCount(suite.database.handle.db)).toBe(before);
     } finally {
       await strict.close();
     }
   });
-
 });
 
 describeOnPostgres("BatchCreateProducts, cancelled while writing", (backend) => {
@@ -111,15 +129,20 @@ describeOnPostgres("BatchCreateProducts, cancelled while writing", (backend) => 
       await locker.begin(async (tx) => {
         await tx`LOCK TABLE products IN SHARE ROW EXCLUSIVE MODE`;
         const client = await startDoomedClient(server.address, 200, "batch-late", "half-close");
-        await waitFor(async () => {
-          const [row] = await tx`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()`;
+        await until(async () => {
+          const [row] =
+            await tx`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()`;
           return (row?.n ?? 0) > 0;
         });
         await client.kill();
-        await new Promise((resolve) => setTimeout(resolve, 200));
+        // The server hears the client go and stops the INSERT waiting on the lock, before the lock goes.
+        await until(() => server.logs.some((entry) => entry.method === BATCH_METHOD));
       });
-      await waitFor(() => server.logs.some((entry) => entry.method === BATCH_METHOD));
-      expect(server.logs.find((entry) => entry.method === BATCH_METHOD)).toMatchObject({ code: "CANCELLED", received: 200 });
+      await until(() => server.logs.some((entry) => entry.method === BATCH_METHOD));
+      expect(server.logs.find((entry) => entry.method === BATCH_METHOD)).toMatchObject({
+        code: "CANCELLED",
+        received: 200,
+      });
       expect(await productCount(database.handle.db)).toBe(before);
     } finally {
       await locker.end();

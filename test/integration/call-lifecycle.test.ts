@@ -13,21 +13,13 @@ import { newProduct, UNKNOWN_ID } from "../support/products";
 import { rawCall, rawSession } from "../support/raw-grpc";
 import { startTestServer, testToken, type TestServer } from "../support/server";
 import { requestChannel } from "../support/streams";
+import { until } from "../support/wait";
 
 /** Inserts `count` products in `category` in one statement. */
 async function seed(database: TestDatabase, category: string, count: number): Promise<void> {
   await database.handle.db.execute(sql`
     INSERT INTO products (name, price, category, tags)
     SELECT 'product ' || i, i, ${category}, ARRAY['t' || (i % 3)] FROM generate_series(1, ${count}::int) i`);
-}
-
-async function until(condition: () => boolean, timeoutMs = 5_000): Promise<number> {
-  const started = Date.now();
-  while (!condition()) {
-    if (Date.now() - started > timeoutMs) throw new Error("condition never held");
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-  return Date.now() - started;
 }
 
 function serveOn(backend: TestBackend, options: { poolMax?: number } = {}) {
@@ -57,7 +49,10 @@ describe.each(TEST_BACKENDS)("cancelled and long calls on $name, with a pool of 
         const controller = new AbortController();
         let received = 0;
         try {
-          for await (const _ of suite.server.client.listProducts({ category: "many", pageSize: 0, pageToken: "" }, { signal: controller.signal })) {
+          for await (const _ of suite.server.client.listProducts(
+            { category: "many", pageSize: 0, pageToken: "" },
+            { signal: controller.signal },
+          )) {
             received += 1;
             if (received === 1_500) controller.abort();
           }
@@ -68,14 +63,19 @@ describe.each(TEST_BACKENDS)("cancelled and long calls on $name, with a pool of 
     );
     // Handlers (not just statuses) have finished: nothing holds a page or a connection.
     expect(await until(() => suite.server.app.calls.open.size === 0, 1_000)).toBeLessThan(1_000);
-    const cancelled = suite.server.logs.filter((line) => line.msg === "call" && line.method === "/product.v1.ProductService/ListProducts" && line.code === "CANCELLED");
+    const cancelled = suite.server.logs.filter(
+      (line) =>
+        line.msg === "call" && line.method === "/product.v1.ProductService/ListProducts" && line.code === "CANCELLED",
+    );
     expect(cancelled.length).toBeGreaterThanOrEqual(50);
     expect((await heapUsedAfterGc()) - before).toBeLessThan(16 * MiB);
   });
 
   test("after a ListProducts cancelled mid-result, the next 1,000 calls on the same pool all answer correctly", async () => {
     const controller = new AbortController();
-    const iterator = suite.server.client.listProducts({ category: "many", pageSize: 0, pageToken: "" }, { signal: controller.signal })[Symbol.asyncIterator]();
+    const iterator = suite.server.client
+      .listProducts({ category: "many", pageSize: 0, pageToken: "" }, { signal: controller.signal })
+      [Symbol.asyncIterator]();
     await iterator.next();
     controller.abort();
     await iterator.next().catch(() => undefined);
@@ -86,7 +86,10 @@ describe.each(TEST_BACKENDS)("cancelled and long calls on $name, with a pool of 
         expect(await suite.server.client.getProduct({ id: created.id })).toEqual({ ...created, price });
       } else {
         price = i;
-        expect((await suite.server.client.updatePrice({ id: created.id, price })).product).toEqual({ ...created, price });
+        expect((await suite.server.client.updatePrice({ id: created.id, price })).product).toEqual({
+          ...created,
+          price,
+        });
       }
     }
   });
@@ -96,7 +99,10 @@ describe.each(TEST_BACKENDS)("cancelled and long calls on $name, with a pool of 
     const outcomes = await Promise.all(
       Array.from({ length: 100 }, async (_, i) => {
         const controller = new AbortController();
-        const cancelled = suite.server.client.listProducts({ category: "many", pageSize: 0, pageToken: "" }, { signal: controller.signal });
+        const cancelled = suite.server.client.listProducts(
+          { category: "many", pageSize: 0, pageToken: "" },
+          { signal: controller.signal },
+        );
         const other = suite.server.client.updatePrice({ id: product.id, price: 1_000 + i });
         setTimeout(() => controller.abort(), i % 5);
         await (async () => {
@@ -127,8 +133,12 @@ describe.each(TEST_BACKENDS)("memory of long calls on $name", (backend) => {
 
   test("a WatchPrices stream through 50,000 updates holds nothing per message", async () => {
     await seed(suite.database, "watched", 50);
-    const rows = (await suite.database.handle.db.execute(sql`SELECT id FROM products WHERE category = 'watched'`)) as unknown;
-    const ids = (Array.isArray(rows) ? rows : (rows as { rows: { id: string }[] }).rows).map((row: { id: string }) => row.id);
+    const rows: unknown = await suite.database.handle.db.execute(
+      sql`SELECT id FROM products WHERE category = 'watched'`,
+    );
+    const ids = (Array.isArray(rows) ? rows : (rows as { rows: { id: string }[] }).rows).map(
+      (row: { id: string }) => row.id,
+    );
     const requests = requestChannel<WatchRequest>();
     const controller = new AbortController();
     const updates = suite.server.client.watchPrices(requests, { signal: controller.signal })[Symbol.asyncIterator]();
@@ -159,7 +169,10 @@ describe.each(TEST_BACKENDS)("streams reset before their handler runs, on $name"
       for (let i = 0; i < 300; i += 1) {
         const requestId = `reset-${i}`;
         ids.push(requestId);
-        const { stream } = rawCall(session, "/product.v1.ProductService/GetProduct", [request], { authorization, "x-request-id": requestId });
+        const { stream } = rawCall(session, "/product.v1.ProductService/GetProduct", [request], {
+          authorization,
+          "x-request-id": requestId,
+        });
         stream.close(http2.constants.NGHTTP2_CANCEL);
       }
       // A plain call on the same connection still works afterwards.
@@ -200,11 +213,12 @@ describe.each(TEST_BACKENDS)("WatchPrices requests with unknown fields on $name"
         false,
       );
       await until(() => call.received().length > 0 || call.stream.closed);
-      expect(call.received().map((bytes) => PriceUpdate.decode(bytes))).toEqual([expect.objectContaining({ productId: product.id, newPrice: product.price })]);
+      expect(call.received().map((bytes) => PriceUpdate.decode(bytes))).toEqual([
+        expect.objectContaining({ productId: product.id, newPrice: product.price }),
+      ]);
       call.stream.close();
     } finally {
       session.close();
     }
   });
 });
-

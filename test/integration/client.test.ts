@@ -5,37 +5,16 @@ import postgres from "postgres";
 import { ServerCredentials } from "@grpc/grpc-js";
 import { createServer as createGrpcServer, ServerError, type Server } from "nice-grpc";
 import { Status } from "nice-grpc-common";
-import { ProductServiceDefinition, type ProductServiceImplementation, type WatchRequest } from "../../gen/product/v1/product";
+import { ProductServiceDefinition, type WatchRequest } from "../../gen/product/v1/product";
 import { createProductClient, ProductClientError, type ProductClient } from "../../src/client";
 import { createCallLog } from "../../src/call-log";
 import { createLogger } from "../../src/logger";
 import { createCallInterceptor, createCallTracker } from "../../src/transport/call-interceptor";
 import { createGrpcServer as createServiceGrpcServer } from "../../src/transport/grpc-server";
 import { describeOnPostgres, TEST_BACKENDS, type TestDatabase } from "../support/database";
-import { newProduct, UNKNOWN_ID } from "../support/products";
+import { newProduct, partialService, streamOf, UNKNOWN_ID } from "../support/products";
 import { startTestServer, testToken, type TestServer } from "../support/server";
 import { requestChannel, updatesReader } from "../support/streams";
-
-/** A ProductService whose methods are `partial`'s, the rest UNIMPLEMENTED. */
-function partialService(partial: Partial<ProductServiceImplementation>): ProductServiceImplementation {
-  const unimplemented = async () => {
-    throw new ServerError(Status.UNIMPLEMENTED, "not here");
-  };
-  const unimplementedStream = async function* () {
-    yield* [];
-    throw new ServerError(Status.UNIMPLEMENTED, "not here");
-  };
-  return {
-    getProduct: unimplemented,
-    createProduct: unimplemented,
-    deleteProduct: unimplemented,
-    updatePrice: unimplemented,
-    batchCreateProducts: unimplemented,
-    listProducts: unimplementedStream,
-    watchPrices: unimplementedStream,
-    ...partial,
-  };
-}
 
 async function failure(call: Promise<unknown>): Promise<ProductClientError> {
   try {
@@ -103,7 +82,10 @@ describe.each(TEST_BACKENDS)("the typed client against the real server on $name"
     try {
       const created = await client.createProduct(newProduct(2));
       await caller.getProduct(created.id, { requestId: "edge-request-123" });
-      expect(server.logs.find((line) => line.requestId === "edge-request-123")).toMatchObject({ method: "/product.v1.ProductService/GetProduct", code: "OK" });
+      expect(server.logs.find((line) => line.requestId === "edge-request-123")).toMatchObject({
+        method: "/product.v1.ProductService/GetProduct",
+        code: "OK",
+      });
     } finally {
       caller.close();
       gateway.destroySessions();
@@ -116,7 +98,12 @@ describe.each(TEST_BACKENDS)("WatchPrices through the client on $name", (backend
     const database = await backend.open();
     const first = await startTestServer(database);
     const token = await testToken();
-    const client = createProductClient({ address: first.address, insecure: true, token, retry: { maxAttempts: 50, initialBackoffMs: 20, maxBackoffMs: 200 } });
+    const client = createProductClient({
+      address: first.address,
+      insecure: true,
+      token,
+      retry: { maxAttempts: 50, initialBackoffMs: 20, maxBackoffMs: 200 },
+    });
     let second: TestServer | undefined;
     try {
       const product = await client.createProduct(newProduct(1));
@@ -176,7 +163,8 @@ describeOnPostgres("the client's default deadline", (backend) => {
 describe("retries", () => {
   let server: Server;
   let address: string;
-  const calls = { getProduct: 0, createProduct: 0 };
+  const calls = { getProduct: 0, createProduct: 0, batchCreateProducts: 0 };
+  const keysSent: string[] = [];
   let failuresBeforeSuccess = 0;
 
   beforeAll(async () => {
@@ -187,11 +175,18 @@ describe("retries", () => {
       partialService({
         async getProduct(request) {
           calls.getProduct += 1;
-          if (calls.getProduct <= failuresBeforeSuccess) throw new ServerError(Status.UNAVAILABLE, "try another replica");
+          if (calls.getProduct <= failuresBeforeSuccess)
+            throw new ServerError(Status.UNAVAILABLE, "try another replica");
           return { id: request.id, name: "found", price: 1, category: "", inStock: true, tags: [] };
         },
-        async createProduct() {
+        async createProduct(request) {
           calls.createProduct += 1;
+          keysSent.push(request.requestId);
+          throw new ServerError(Status.UNAVAILABLE, "try another replica");
+        },
+        async batchCreateProducts(requests) {
+          calls.batchCreateProducts += 1;
+          for await (const request of requests) keysSent.push(request.requestId);
           throw new ServerError(Status.UNAVAILABLE, "try another replica");
         },
       }),
@@ -202,11 +197,17 @@ describe("retries", () => {
   beforeEach(() => {
     calls.getProduct = 0;
     calls.createProduct = 0;
+    calls.batchCreateProducts = 0;
+    keysSent.length = 0;
   });
 
   test("an idempotent read is retried on UNAVAILABLE until it succeeds", async () => {
     failuresBeforeSuccess = 2;
-    const client = createProductClient({ address, insecure: true, retry: { maxAttempts: 5, initialBackoffMs: 5, maxBackoffMs: 20 } });
+    const client = createProductClient({
+      address,
+      insecure: true,
+      retry: { maxAttempts: 5, initialBackoffMs: 5, maxBackoffMs: 20 },
+    });
     expect(await client.getProduct(UNKNOWN_ID)).toMatchObject({ name: "found" });
     expect(calls.getProduct).toBe(3);
     client.close();
@@ -214,7 +215,12 @@ describe("retries", () => {
 
   test("retries stop within the call's deadline", async () => {
     failuresBeforeSuccess = Number.POSITIVE_INFINITY;
-    const client = createProductClient({ address, insecure: true, defaultDeadlineMs: 300, retry: { maxAttempts: 1_000, initialBackoffMs: 20, maxBackoffMs: 100 } });
+    const client = createProductClient({
+      address,
+      insecure: true,
+      defaultDeadlineMs: 300,
+      retry: { maxAttempts: 1_000, initialBackoffMs: 20, maxBackoffMs: 100 },
+    });
     const started = Date.now();
     const error = await failure(client.getProduct(UNKNOWN_ID));
     expect(Date.now() - started).toBeLessThan(1_500);
@@ -224,10 +230,40 @@ describe("retries", () => {
     client.close();
   });
 
-  test("a write is never repeated", async () => {
-    const client = createProductClient({ address, insecure: true, retry: { maxAttempts: 5, initialBackoffMs: 5, maxBackoffMs: 20 } });
+  test("a write is retried with one idempotency key for every attempt", async () => {
+    const client = createProductClient({
+      address,
+      insecure: true,
+      retry: { maxAttempts: 5, initialBackoffMs: 5, maxBackoffMs: 20 },
+    });
     expect((await failure(client.createProduct(newProduct(1)))).code).toBe(Status.UNAVAILABLE);
-    expect(calls.createProduct).toBe(1);
+    expect(calls.createProduct).toBe(5);
+    expect(new Set(keysSent).size).toBe(1);
+    expect(keysSent[0]).toMatch(/^[0-9a-f-]{36}$/);
+    // The next logical write gets a key of its own.
+    await failure(client.createProduct(newProduct(2)));
+    expect(new Set(keysSent).size).toBe(2);
+    client.close();
+  });
+
+  test("a key the caller sets is the one sent", async () => {
+    const client = createProductClient({ address, insecure: true, retry: false });
+    await failure(client.createProduct({ ...newProduct(1), requestId: "5f1d3a2b-9c8e-4f7a-b6d5-4c3b2a190817" }));
+    expect(keysSent).toEqual(["5f1d3a2b-9c8e-4f7a-b6d5-4c3b2a190817"]);
+    client.close();
+  });
+
+  test("a batch is sent once (its stream cannot be replayed), its key on the first item only", async () => {
+    const client = createProductClient({
+      address,
+      insecure: true,
+      retry: { maxAttempts: 5, initialBackoffMs: 5, maxBackoffMs: 20 },
+    });
+    expect((await failure(client.batchCreateProducts(streamOf([newProduct(1), newProduct(2)])))).code).toBe(
+      Status.UNAVAILABLE,
+    );
+    expect(calls.batchCreateProducts).toBe(1);
+    expect(keysSent).toEqual([expect.stringMatching(/^[0-9a-f-]{36}$/), ""]);
     client.close();
   });
 });

@@ -17,17 +17,11 @@ import { newProduct } from "../support/products";
 import { startTestServer, testToken, type TestServer } from "../support/server";
 import type { TcpProxy } from "../support/tcp-proxy";
 import { requestChannel } from "../support/streams";
+import { until } from "../support/wait";
 
 const { SERVING } = HealthCheckResponse_ServingStatus;
-
-async function until(condition: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<number> {
-  const started = Date.now();
-  while (!(await condition())) {
-    if (Date.now() - started > timeoutMs) throw new Error("condition never held");
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-  return Date.now() - started;
-}
+/** How long a wait across a cut or a restore may take before the test fails. */
+const OUTAGE_WAIT_MS = 10_000;
 
 /** Reads a watch in the background: the latest price seen per product. */
 function latestPrices(stream: AsyncIterable<PriceUpdate>) {
@@ -63,7 +57,8 @@ describeOnPostgres("a database outage", () => {
   });
 
   const health = () => createClient(HealthDefinition, server.channel);
-  const productServiceServing = async () => (await health().check({ service: PRODUCT_SERVICE_NAME })).status === SERVING;
+  const productServiceServing = async () =>
+    (await health().check({ service: PRODUCT_SERVICE_NAME })).status === SERVING;
 
   async function setPriceDirectly(id: string, price: number): Promise<void> {
     await direct`UPDATE products SET price = ${price} WHERE id = ${id}`;
@@ -75,16 +70,16 @@ describeOnPostgres("a database outage", () => {
     const controller = new AbortController();
     const watch = latestPrices(server.client.watchPrices(requests, { signal: controller.signal }));
     requests.send({ productIds: [product.id] });
-    await until(() => watch.latest.get(product.id) === product.price);
+    await until(() => watch.latest.get(product.id) === product.price, OUTAGE_WAIT_MS);
 
     proxy.cut();
-    await until(async () => !(await productServiceServing()));
+    await until(async () => !(await productServiceServing()), OUTAGE_WAIT_MS);
     await setPriceDirectly(product.id, 41); // its NOTIFY reaches no one
     await new Promise((resolve) => setTimeout(resolve, 300));
     proxy.restore();
 
     // Listening again means caught up: the change made during the cut arrives.
-    await until(productServiceServing);
+    await until(productServiceServing, OUTAGE_WAIT_MS);
     await until(() => watch.latest.get(product.id) === 41, 3_000);
     for (let price = 100; price < 120; price += 1) {
       await setPriceDirectly(product.id, price);
@@ -128,7 +123,10 @@ describeOnPostgres("a database outage", () => {
     const callers = Array.from({ length: 64 }, async (_, i) => {
       while (!stop) {
         const started = Date.now();
-        const call = i % 4 === 0 ? server.client.createProduct(newProduct(i, "outage-load")) : server.client.getProduct({ id: product.id });
+        const call =
+          i % 4 === 0
+            ? server.client.createProduct(newProduct(i, "outage-load"))
+            : server.client.getProduct({ id: product.id });
         const failed = await call.then(
           () => undefined,
           (error: { code: Status }) => error.code,
@@ -149,12 +147,19 @@ describeOnPostgres("a database outage", () => {
     expect(Math.max(...slowest)).toBeLessThan(1_500);
 
     proxy.restore();
-    const firstOk = await until(async () => (await server.client.getProduct({ id: product.id }).then(() => true, () => false)), 5_000);
+    const firstOk = await until(
+      async () =>
+        await server.client.getProduct({ id: product.id }).then(
+          () => true,
+          () => false,
+        ),
+      5_000,
+    );
     expect(firstOk).toBeLessThan(1_000);
   });
 
   test("health stays SERVING while every reply from the database takes 300 ms", async () => {
-    await until(productServiceServing);
+    await until(productServiceServing, OUTAGE_WAIT_MS);
     proxy.setLatency(300);
     const product = await server.client.createProduct(newProduct(4, "outage"));
     const statuses: HealthCheckResponse_ServingStatus[] = [];
@@ -163,7 +168,10 @@ describeOnPostgres("a database outage", () => {
       while (!stop) await server.client.getProduct({ id: product.id }).catch(() => undefined);
     });
     for (let i = 0; i < 40; i += 1) {
-      statuses.push((await health().check({ service: "" })).status, (await health().check({ service: PRODUCT_SERVICE_NAME })).status);
+      statuses.push(
+        (await health().check({ service: "" })).status,
+        (await health().check({ service: PRODUCT_SERVICE_NAME })).status,
+      );
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     stop = true;
@@ -184,7 +192,7 @@ describeOnPostgres("the typed client's watch", (backend) => {
       const requests = requestChannel<WatchRequest>();
       const watch = latestPrices(client.watchPrices(requests, { signal: controller.signal }));
       requests.send({ productIds: [product.id] });
-      await until(() => watch.latest.get(product.id) === product.price);
+      await until(() => watch.latest.get(product.id) === product.price, OUTAGE_WAIT_MS);
 
       await server.app.shutdown(1_000);
       await server.close();

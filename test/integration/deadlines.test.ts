@@ -7,24 +7,24 @@
 // not commit leaves nothing behind, and long-lived streams are exempt.
 import postgres from "postgres";
 import { Status } from "nice-grpc-common";
-import { CreateProductRequest, GetProductRequest, ListProductsRequest, PriceUpdate, UpdatePriceRequest, WatchRequest } from "../../gen/product/v1/product";
+import {
+  CreateProductRequest,
+  GetProductRequest,
+  ListProductsRequest,
+  PriceUpdate,
+  UpdatePriceRequest,
+  WatchRequest,
+} from "../../gen/product/v1/product";
 import { describeOnPostgres, TEST_BACKENDS, type TestDatabase } from "../support/database";
 import { expectStatus, newProduct, productCount } from "../support/products";
 import { rawCall, rawSession } from "../support/raw-grpc";
 import { serveForSuite, startTestServer, testToken, type TestServer } from "../support/server";
 import { requestChannel, updatesReader } from "../support/streams";
+import { until } from "../support/wait";
 
 const DEFAULT_MS = 400;
 const MAX_MS = 1_500;
 const SERVICE = "/product.v1.ProductService";
-
-/** Resolves once `condition` holds, polling; fails after 5 s. */
-async function until(condition: () => boolean): Promise<void> {
-  for (const started = Date.now(); !condition(); ) {
-    if (Date.now() - started > 5_000) throw new Error("condition never held");
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
 
 /** The server's log line of the call with this request id. */
 function logLineOf(server: TestServer, requestId: string): Record<string, unknown> | undefined {
@@ -44,55 +44,87 @@ describe.each(TEST_BACKENDS)("the grpc-timeout header on $name", (backend) => {
     return { ...started, requestId, session };
   }
 
-  test.each(["0S", "0n", "1n", "999u"])("%s: a create whose budget is spent on arrival is DEADLINE_EXCEEDED and writes nothing", async (timeout) => {
-    const category = `spent-${timeout}`;
-    const { response, requestId, session } = await call(`${SERVICE}/CreateProduct`, [CreateProductRequest.encode(newProduct(1, category)).finish()], timeout);
-    try {
-      expect(await response).toMatchObject({ status: Status.DEADLINE_EXCEEDED, message: "deadline exceeded" });
-      expect(logLineOf(suite.server, requestId)).toMatchObject({ code: "DEADLINE_EXCEEDED" });
-      expect(await productCount(suite.database.handle.db, category)).toBe(0);
-    } finally {
-      session.close();
-    }
-  });
+  test.each(["0S", "0n", "1n", "999u"])(
+    "%s: a create whose budget is spent on arrival is DEADLINE_EXCEEDED and writes nothing",
+    async (timeout) => {
+      const category = `spent-${timeout}`;
+      const { response, requestId, session } = await call(
+        `${SERVICE}/CreateProduct`,
+        [CreateProductRequest.encode(newProduct(1, category)).finish()],
+        timeout,
+      );
+      try {
+        expect(await response).toMatchObject({ status: Status.DEADLINE_EXCEEDED, message: "deadline exceeded" });
+        expect(logLineOf(suite.server, requestId)).toMatchObject({ code: "DEADLINE_EXCEEDED" });
+        expect(await productCount(suite.database.handle.db, category)).toBe(0);
+      } finally {
+        session.close();
+      }
+    },
+  );
 
-  test.each(["abc", "-1S", "999999999S", "1.5S", "10", "1 S", "1S,2S", "1s"])("%s is refused as malformed without being echoed, and writes nothing", async (timeout) => {
-    const category = `malformed-${Buffer.from(timeout).toString("hex")}`;
-    const { response, requestId, session } = await call(`${SERVICE}/CreateProduct`, [CreateProductRequest.encode(newProduct(1, category)).finish()], timeout);
-    try {
-      const answer = await response;
-      expect(answer).toMatchObject({ status: Status.INVALID_ARGUMENT, message: "the grpc-timeout header is malformed" });
-      expect(logLineOf(suite.server, requestId)).toMatchObject({ code: "INVALID_ARGUMENT" });
-      expect(await productCount(suite.database.handle.db, category)).toBe(0);
-    } finally {
-      session.close();
-    }
-  });
+  test.each(["abc", "-1S", "999999999S", "1.5S", "10", "1 S", "1S,2S", "1s"])(
+    "%s is refused as malformed without being echoed, and writes nothing",
+    async (timeout) => {
+      const category = `malformed-${Buffer.from(timeout).toString("hex")}`;
+      const { response, requestId, session } = await call(
+        `${SERVICE}/CreateProduct`,
+        [CreateProductRequest.encode(newProduct(1, category)).finish()],
+        timeout,
+      );
+      try {
+        const answer = await response;
+        expect(answer).toMatchObject({
+          status: Status.INVALID_ARGUMENT,
+          message: "the grpc-timeout header is malformed",
+        });
+        expect(logLineOf(suite.server, requestId)).toMatchObject({ code: "INVALID_ARGUMENT" });
+        expect(await productCount(suite.database.handle.db, category)).toBe(0);
+      } finally {
+        session.close();
+      }
+    },
+  );
 
-  test.each(["720H", "2160000S", "99999999H"])("%s, beyond the timer limit, is capped rather than overflowed: unary and streams run", async (timeout) => {
-    const created = await suite.server.client.createProduct(newProduct(1, `long-${timeout}`));
-    const get = await call(`${SERVICE}/GetProduct`, [GetProductRequest.encode({ id: created.id }).finish()], timeout);
-    const list = await call(`${SERVICE}/ListProducts`, [ListProductsRequest.encode({ category: `long-${timeout}`, pageSize: 0, pageToken: "" }).finish()], timeout);
-    const watch = await call(`${SERVICE}/WatchPrices`, [WatchRequest.encode({ productIds: [created.id] }).finish()], timeout, false);
-    try {
-      expect(await get.response).toMatchObject({ status: Status.OK });
-      const listed = await list.response;
-      expect(listed).toMatchObject({ status: Status.OK });
-      expect(listed.messages).toHaveLength(1);
-      // The watch stays open and sends the current price; it is not expired at once.
-      await until(() => watch.received().length > 0);
-      expect(PriceUpdate.decode(watch.received()[0]!)).toMatchObject({ productId: created.id, newPrice: created.price });
-      await new Promise((resolve) => setTimeout(resolve, 100));
-      expect(watch.stream.closed).toBe(false);
-      watch.stream.close();
-      await until(() => logLineOf(suite.server, watch.requestId) !== undefined);
-      expect(logLineOf(suite.server, watch.requestId)).toMatchObject({ code: "CANCELLED" });
-    } finally {
-      get.session.close();
-      list.session.close();
-      watch.session.close();
-    }
-  });
+  test.each(["720H", "2160000S", "99999999H"])(
+    "%s, beyond the timer limit, is capped rather than overflowed: unary and streams run",
+    async (timeout) => {
+      const created = await suite.server.client.createProduct(newProduct(1, `long-${timeout}`));
+      const get = await call(`${SERVICE}/GetProduct`, [GetProductRequest.encode({ id: created.id }).finish()], timeout);
+      const list = await call(
+        `${SERVICE}/ListProducts`,
+        [ListProductsRequest.encode({ category: `long-${timeout}`, pageSize: 0, pageToken: "" }).finish()],
+        timeout,
+      );
+      const watch = await call(
+        `${SERVICE}/WatchPrices`,
+        [WatchRequest.encode({ productIds: [created.id] }).finish()],
+        timeout,
+        false,
+      );
+      try {
+        expect(await get.response).toMatchObject({ status: Status.OK });
+        const listed = await list.response;
+        expect(listed).toMatchObject({ status: Status.OK });
+        expect(listed.messages).toHaveLength(1);
+        // The watch stays open and sends the current price; it is not expired at once.
+        await until(() => watch.received().length > 0);
+        expect(PriceUpdate.decode(watch.received()[0]!)).toMatchObject({
+          productId: created.id,
+          newPrice: created.price,
+        });
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        expect(watch.stream.closed).toBe(false);
+        watch.stream.close();
+        await until(() => logLineOf(suite.server, watch.requestId) !== undefined);
+        expect(logLineOf(suite.server, watch.requestId)).toMatchObject({ code: "CANCELLED" });
+      } finally {
+        get.session.close();
+        list.session.close();
+        watch.session.close();
+      }
+    },
+  );
 });
 
 describeOnPostgres("deadlines", (backend) => {
@@ -123,7 +155,7 @@ describeOnPostgres("deadlines", (backend) => {
 
   /** Queries of the service (by application_name) that are running or waiting. */
   async function serviceQueriesInFlight(): Promise<number> {
-    const [row] = await observer`
+    const [row] = await observer<{ n: number }[]>`
       SELECT count(*)::int AS n FROM pg_stat_activity
       WHERE datname = current_database() AND application_name = 'product-service' AND state = 'active'`;
     return row?.n ?? 0;
@@ -142,7 +174,11 @@ describeOnPostgres("deadlines", (backend) => {
     const product = await server.client.createProduct(newProduct(1));
     await whileLocked(async () => {
       const started = Date.now();
-      await expectStatus(server.client.updatePrice({ id: product.id, price: 2 }), Status.DEADLINE_EXCEEDED, "deadline exceeded");
+      await expectStatus(
+        server.client.updatePrice({ id: product.id, price: 2 }),
+        Status.DEADLINE_EXCEEDED,
+        "deadline exceeded",
+      );
       const elapsed = Date.now() - started;
       expect(elapsed).toBeGreaterThanOrEqual(DEFAULT_MS - 50);
       expect(elapsed).toBeLessThan(DEFAULT_MS + 1_000);
@@ -181,11 +217,16 @@ describeOnPostgres("deadlines", (backend) => {
     const requestId = `lock-test-${Math.random().toString(16).slice(2)}`;
     const session = rawSession(server.address);
     try {
-      const { response } = rawCall(session, `${SERVICE}/UpdatePrice`, [UpdatePriceRequest.encode({ id, price: 123 }).finish()], {
-        authorization: `Bearer ${await testToken()}`,
-        "x-request-id": requestId,
-        ...headers,
-      });
+      const { response } = rawCall(
+        session,
+        `${SERVICE}/UpdatePrice`,
+        [UpdatePriceRequest.encode(UpdatePriceRequest.fromPartial({ id, price: 123 })).finish()],
+        {
+          authorization: `Bearer ${await testToken()}`,
+          "x-request-id": requestId,
+          ...headers,
+        },
+      );
       const answer = await response;
       return { answer, line: logLineOf(server, requestId) };
     } finally {
@@ -196,7 +237,11 @@ describeOnPostgres("deadlines", (backend) => {
   test.each([
     ["a deadline shorter than the default", { "grpc-timeout": "150m" }, 150],
     ["a deadline longer than the ceiling", { "grpc-timeout": "30S" }, MAX_MS],
-    ["no deadline, with a forged internal deadline header", { "x-call-deadline-ms": String(Date.now() + 60_000) }, DEFAULT_MS],
+    [
+      "no deadline, with a forged internal deadline header",
+      { "x-call-deadline-ms": String(Date.now() + 60_000) },
+      DEFAULT_MS,
+    ],
   ])("%s: the server ends the call at the right time and cancels its query", async (_, headers, expectedMs) => {
     const product = await server.client.createProduct(newProduct(10));
     await whileLocked(async () => {
@@ -211,11 +256,16 @@ describeOnPostgres("deadlines", (backend) => {
   });
 
   test("a batch whose deadline passes while it is being written rolls back: nothing is kept", async () => {
-    const items = Array.from({ length: 50 }, (_, i) => CreateProductRequest.encode(newProduct(i, "expired-batch")).finish());
+    const items = Array.from({ length: 50 }, (_, i) =>
+      CreateProductRequest.encode(newProduct(i, "expired-batch")).finish(),
+    );
     await whileLocked(async () => {
       const session = rawSession(server.address);
       try {
-        const { response } = rawCall(session, `${SERVICE}/BatchCreateProducts`, items, { authorization: `Bearer ${await testToken()}`, "grpc-timeout": "300m" });
+        const { response } = rawCall(session, `${SERVICE}/BatchCreateProducts`, items, {
+          authorization: `Bearer ${await testToken()}`,
+          "grpc-timeout": "300m",
+        });
         expect((await response).status).toBe(Status.DEADLINE_EXCEEDED);
       } finally {
         session.close();
@@ -225,4 +275,3 @@ describeOnPostgres("deadlines", (backend) => {
     expect(await productCount(database.handle.db, "expired-batch")).toBe(0);
   });
 });
-

@@ -21,7 +21,11 @@ describe.each(TEST_BACKENDS)("an unknown failure on $name", (backend) => {
     // The schema drifts under the service (as after a bad manual change).
     await suite.database.handle.db.execute(sql`ALTER TABLE products RENAME COLUMN name TO title`);
     try {
-      const error = await expectStatus(suite.server.client.updatePrice({ id: created.id, price: 2 }), Status.INTERNAL, /^internal error \(request id [0-9a-f-]{36}\)$/);
+      const error = await expectStatus(
+        suite.server.client.updatePrice({ id: created.id, price: 2 }),
+        Status.INTERNAL,
+        /^internal error \(request id [0-9a-f-]{36}\)$/,
+      );
       expect(error.details).not.toMatch(INTERNALS);
       const requestId = /request id (.*)\)/.exec(error.details)![1];
       const logged = suite.server.logs.find((line) => line.msg === "unhandled error" && line.requestId === requestId);
@@ -50,7 +54,10 @@ describeOnPostgres("the database going away", () => {
   test("is UNAVAILABLE with no internals, and calls succeed again once it is back", async () => {
     const created = await server.client.createProduct(newProduct(1));
     proxy.cut();
-    for (const call of [() => server.client.getProduct({ id: created.id }), () => server.client.createProduct(newProduct(2))]) {
+    for (const call of [
+      () => server.client.getProduct({ id: created.id }),
+      () => server.client.createProduct(newProduct(2)),
+    ]) {
       const error = await expectStatus(call(), Status.UNAVAILABLE, "the database is unavailable; retry later");
       expect(error.details).not.toMatch(INTERNALS);
     }
@@ -72,16 +79,24 @@ describeOnPostgres("the database going away", () => {
     const seen: HealthCheckResponse_ServingStatus[] = [];
     const controller = new AbortController();
     const watching = (async () => {
-      for await (const { status } of health.watch({ service: PRODUCT_SERVICE_NAME }, { signal: controller.signal })) seen.push(status);
+      for await (const { status } of health.watch({ service: PRODUCT_SERVICE_NAME }, { signal: controller.signal }))
+        seen.push(status);
     })().catch(() => undefined);
     const until = async (status: HealthCheckResponse_ServingStatus) => {
-      for (let i = 0; i < 100 && seen[seen.length - 1] !== status; i += 1) await new Promise((resolve) => setTimeout(resolve, 100));
+      for (let i = 0; i < 100 && seen[seen.length - 1] !== status; i += 1)
+        await new Promise((resolve) => setTimeout(resolve, 100));
       return seen[seen.length - 1];
     };
     expect(await until(HealthCheckResponse_ServingStatus.SERVING)).toBe(HealthCheckResponse_ServingStatus.SERVING);
     proxy.cut();
-    expect(await until(HealthCheckResponse_ServingStatus.NOT_SERVING)).toBe(HealthCheckResponse_ServingStatus.NOT_SERVING);
-    for (let i = 0; i < 50 && (await health.check({ service: "" })).status !== HealthCheckResponse_ServingStatus.NOT_SERVING; i += 1) {
+    expect(await until(HealthCheckResponse_ServingStatus.NOT_SERVING)).toBe(
+      HealthCheckResponse_ServingStatus.NOT_SERVING,
+    );
+    for (
+      let i = 0;
+      i < 50 && (await health.check({ service: "" })).status !== HealthCheckResponse_ServingStatus.NOT_SERVING;
+      i += 1
+    ) {
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     expect((await health.check({ service: "" })).status).toBe(HealthCheckResponse_ServingStatus.NOT_SERVING);

@@ -24,10 +24,14 @@ test("Check answers NOT_SERVING until the server is marked serving, then SERVING
   const client = createClient(HealthDefinition, channel);
   try {
     expect((await client.check({ service: "" })).status).toBe(HealthCheckResponse_ServingStatus.NOT_SERVING);
-    expect((await client.check({ service: PRODUCT_SERVICE_NAME })).status).toBe(HealthCheckResponse_ServingStatus.NOT_SERVING);
+    expect((await client.check({ service: PRODUCT_SERVICE_NAME })).status).toBe(
+      HealthCheckResponse_ServingStatus.NOT_SERVING,
+    );
     app.serve();
     expect((await client.check({ service: "" })).status).toBe(HealthCheckResponse_ServingStatus.SERVING);
-    expect((await client.check({ service: PRODUCT_SERVICE_NAME })).status).toBe(HealthCheckResponse_ServingStatus.SERVING);
+    expect((await client.check({ service: PRODUCT_SERVICE_NAME })).status).toBe(
+      HealthCheckResponse_ServingStatus.SERVING,
+    );
   } finally {
     channel.close();
     await app.close();

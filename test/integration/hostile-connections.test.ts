@@ -29,7 +29,12 @@ async function rapidResetThenClose(port: number): Promise<void> {
   const session = http2.connect(`http://127.0.0.1:${port}`);
   session.on("error", () => undefined);
   for (let i = 0; i < 200; i += 1) {
-    const stream = session.request({ ":method": "POST", ":path": GET, "content-type": "application/grpc", te: "trailers" });
+    const stream = session.request({
+      ":method": "POST",
+      ":path": GET,
+      "content-type": "application/grpc",
+      te: "trailers",
+    });
     stream.on("error", () => undefined);
     stream.close(http2.constants.NGHTTP2_CANCEL);
   }
@@ -40,7 +45,10 @@ async function rapidResetThenClose(port: number): Promise<void> {
 async function healthy(address: string): Promise<boolean> {
   const channel = createChannel(address);
   try {
-    return (await createClient(HealthDefinition, channel).check({ service: "" }, { signal: AbortSignal.timeout(3_000) })).status === HealthCheckResponse_ServingStatus.SERVING;
+    return (
+      (await createClient(HealthDefinition, channel).check({ service: "" }, { signal: AbortSignal.timeout(3_000) }))
+        .status === HealthCheckResponse_ServingStatus.SERVING
+    );
   } finally {
     channel.close();
   }
@@ -49,7 +57,12 @@ async function healthy(address: string): Promise<boolean> {
 describe("hostile connections", () => {
   let dataDir: string;
   let server: ServerProcess | undefined;
-  const env = () => ({ DATA_DIR: dataDir, JWT_SECRET: TEST_SECRET, JWT_ISSUER: TEST_AUTH.issuer, JWT_AUDIENCE: TEST_AUTH.audience });
+  const env = () => ({
+    DATA_DIR: dataDir,
+    JWT_SECRET: TEST_SECRET,
+    JWT_ISSUER: TEST_AUTH.issuer,
+    JWT_AUDIENCE: TEST_AUTH.audience,
+  });
   const openFiles = () => readdirSync(`/proc/${server!.child.pid}/fd`).length;
 
   beforeEach(async () => {
@@ -73,7 +86,8 @@ describe("hostile connections", () => {
       if (i % 10 === 0) expect(await healthy(address)).toBe(true);
     }
     const started = Date.now();
-    while (openFiles() > baseline + 2 && Date.now() - started < 8_000) await new Promise((resolve) => setTimeout(resolve, 50));
+    while (openFiles() > baseline + 2 && Date.now() - started < 8_000)
+      await new Promise((resolve) => setTimeout(resolve, 50));
     expect(openFiles()).toBeLessThanOrEqual(baseline + 2);
     expect(await healthy(address)).toBe(true);
   });
@@ -94,10 +108,15 @@ describe("hostile connections", () => {
     try {
       const request = GetProductRequest.encode({ id: UNKNOWN_ID }).finish();
       const token = await testToken();
-      const big = await rawCall(session, GET, [request], { authorization: `Bearer ${token}`, "x-padding": "p".repeat(20_000) }).response;
+      const big = await rawCall(session, GET, [request], {
+        authorization: `Bearer ${token}`,
+        "x-padding": "p".repeat(20_000),
+      }).response;
       expect(big).toMatchObject({ status: Status.RESOURCE_EXHAUSTED, message: "request headers exceed 16 KiB" });
       // The connection is still good for a call of ordinary size.
-      expect((await rawCall(session, GET, [request], { authorization: `Bearer ${token}` }).response).status).toBe(Status.NOT_FOUND);
+      expect((await rawCall(session, GET, [request], { authorization: `Bearer ${token}` }).response).status).toBe(
+        Status.NOT_FOUND,
+      );
       expect(session.remoteSettings.maxConcurrentStreams).toBe(1_000);
     } finally {
       session.close();

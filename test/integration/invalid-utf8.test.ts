@@ -3,7 +3,12 @@
 // nothing is written. The bytes are sent by hand; client libraries would
 // never encode them.
 import { Status } from "nice-grpc-common";
-import { CreateProductRequest, GetProductRequest, UpdatePriceRequest, WatchRequest } from "../../gen/product/v1/product";
+import {
+  CreateProductRequest,
+  GetProductRequest,
+  UpdatePriceRequest,
+  WatchRequest,
+} from "../../gen/product/v1/product";
 import { TEST_BACKENDS } from "../support/database";
 import { newProduct, productCount } from "../support/products";
 import { rawCall, rawSession } from "../support/raw-grpc";
@@ -28,7 +33,9 @@ describe.each(TEST_BACKENDS)("invalid UTF-8 in a string field on $name", (backen
   async function call(method: string, messages: Uint8Array[]) {
     const session = rawSession(suite.server.address);
     try {
-      return await rawCall(session, `/product.v1.ProductService/${method}`, messages, { authorization: `Bearer ${await testToken()}` }).response;
+      return await rawCall(session, `/product.v1.ProductService/${method}`, messages, {
+        authorization: `Bearer ${await testToken()}`,
+      }).response;
     } finally {
       session.close();
     }
@@ -41,27 +48,50 @@ describe.each(TEST_BACKENDS)("invalid UTF-8 in a string field on $name", (backen
       ["tags", 4],
     ])("CreateProduct's %s is refused and nothing is written", async (field, number) => {
       const category = `utf8-${field}`;
-      const request = withField(CreateProductRequest.encode(newProduct(1, category)).finish(), number as number, bytes);
-      expect(await call("CreateProduct", [request])).toMatchObject({ status: Status.INVALID_ARGUMENT, message: `${field}: is not valid UTF-8` });
+      const request = withField(CreateProductRequest.encode(newProduct(1, category)).finish(), number, bytes);
+      expect(await call("CreateProduct", [request])).toMatchObject({
+        status: Status.INVALID_ARGUMENT,
+        message: `${field}: is not valid UTF-8`,
+      });
       expect(await productCount(suite.database.handle.db, category)).toBe(0);
     });
 
     test("a BatchCreateProducts item is refused by its index and nothing is written", async () => {
-      const items: Uint8Array[] = Array.from({ length: 5 }, (_, i) => CreateProductRequest.encode(newProduct(i, "utf8-batch")).finish());
+      const items: Uint8Array[] = Array.from({ length: 5 }, (_, i) =>
+        CreateProductRequest.encode(newProduct(i, "utf8-batch")).finish(),
+      );
       items[3] = withField(items[3]!, 1, bytes);
-      expect(await call("BatchCreateProducts", items)).toMatchObject({ status: Status.INVALID_ARGUMENT, message: "items[3].name: is not valid UTF-8" });
+      expect(await call("BatchCreateProducts", items)).toMatchObject({
+        status: Status.INVALID_ARGUMENT,
+        message: "items[3].name: is not valid UTF-8",
+      });
       expect(await productCount(suite.database.handle.db, "utf8-batch")).toBe(0);
     });
 
     test("ids of GetProduct, UpdatePrice and WatchPrices are refused", async () => {
-      expect(await call("GetProduct", [withField(GetProductRequest.encode({ id: "" }).finish(), 1, bytes)])).toMatchObject({ status: Status.INVALID_ARGUMENT, message: "id: is not valid UTF-8" });
-      expect(await call("UpdatePrice", [withField(UpdatePriceRequest.encode({ id: "", price: 1 }).finish(), 1, bytes)])).toMatchObject({ status: Status.INVALID_ARGUMENT, message: "id: is not valid UTF-8" });
-      expect(await call("WatchPrices", [withField(WatchRequest.encode({ productIds: [] }).finish(), 1, bytes)])).toMatchObject({ status: Status.INVALID_ARGUMENT, message: "product_ids: is not valid UTF-8" });
+      expect(
+        await call("GetProduct", [withField(GetProductRequest.encode({ id: "" }).finish(), 1, bytes)]),
+      ).toMatchObject({ status: Status.INVALID_ARGUMENT, message: "id: is not valid UTF-8" });
+      expect(
+        await call("UpdatePrice", [
+          withField(UpdatePriceRequest.encode(UpdatePriceRequest.fromPartial({ id: "", price: 1 })).finish(), 1, bytes),
+        ]),
+      ).toMatchObject({ status: Status.INVALID_ARGUMENT, message: "id: is not valid UTF-8" });
+      expect(
+        await call("WatchPrices", [withField(WatchRequest.encode({ productIds: [] }).finish(), 1, bytes)]),
+      ).toMatchObject({ status: Status.INVALID_ARGUMENT, message: "product_ids: is not valid UTF-8" });
     });
   });
 
   test("valid multi-byte text is kept exactly", async () => {
-    const created = await suite.server.client.createProduct({ ...newProduct(1, "utf8-ok"), name: "Tasse à café ☕ 𝄞", tags: ["日本", "ß"] });
-    expect(await suite.server.client.getProduct({ id: created.id })).toMatchObject({ name: "Tasse à café ☕ 𝄞", tags: ["日本", "ß"] });
+    const created = await suite.server.client.createProduct({
+      ...newProduct(1, "utf8-ok"),
+      name: "Tasse à café ☕ 𝄞",
+      tags: ["日本", "ß"],
+    });
+    expect(await suite.server.client.getProduct({ id: created.id })).toMatchObject({
+      name: "Tasse à café ☕ 𝄞",
+      tags: ["日本", "ß"],
+    });
   });
 });

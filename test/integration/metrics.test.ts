@@ -23,7 +23,7 @@ describe.each(TEST_BACKENDS)("metrics on $name", (backend) => {
     server = await startTestServer(database, { metrics });
     const http = await startMetricsServer(metrics.registry, "127.0.0.1", 0);
     scrapeUrl = `http://127.0.0.1:${http.port}/metrics`;
-    closeMetrics = http.close;
+    closeMetrics = () => http.close();
   });
   afterAll(async () => {
     await closeMetrics();
@@ -47,28 +47,41 @@ describe.each(TEST_BACKENDS)("metrics on $name", (backend) => {
     expect(text).toContain(`grpc_server_handled_total{${get},grpc_code="OK"} 2`);
     expect(text).toContain(`grpc_server_handled_total{${get},grpc_code="NotFound"} 1`);
     expect(text).toMatch(new RegExp(`grpc_server_handling_seconds_count\\{${get.replace(/[.]/g, "\\.")}\\} 3`));
-    expect(text).toContain('grpc_server_msg_received_total{grpc_service="product.v1.ProductService",grpc_method="BatchCreateProducts",grpc_type="client_stream"} 2');
-    expect(text).toContain('grpc_server_msg_sent_total{grpc_service="product.v1.ProductService",grpc_method="ListProducts",grpc_type="server_stream"} 3');
+    expect(text).toContain(
+      'grpc_server_msg_received_total{grpc_service="product.v1.ProductService",grpc_method="BatchCreateProducts",grpc_type="client_stream"} 2',
+    );
+    expect(text).toContain(
+      'grpc_server_msg_sent_total{grpc_service="product.v1.ProductService",grpc_method="ListProducts",grpc_type="server_stream"} 3',
+    );
     expect(text).toMatch(/^db_pool_connections_in_use \d+$/m);
     expect((await fetch(scrapeUrl.replace("/metrics", "/other"))).status).toBe(404);
   });
 
-  const labels = (method: string, type: string, service = "product.v1.ProductService") => `grpc_service="${service}",grpc_method="${method}",grpc_type="${type}"`;
+  const labels = (method: string, type: string, service = "product.v1.ProductService") =>
+    `grpc_service="${service}",grpc_method="${method}",grpc_type="${type}"`;
 
   test("every method's series exist at zero before its first call, health included; codes are named as go-grpc-prometheus names them", async () => {
     const text = await (await fetch(scrapeUrl)).text();
     expect(text).toContain(`grpc_server_started_total{${labels("DeleteProduct", "unary")}} 0`);
-    expect(text).toContain(`grpc_server_handled_total{${labels("DeleteProduct", "unary")},grpc_code="DeadlineExceeded"} 0`);
+    expect(text).toContain(
+      `grpc_server_handled_total{${labels("DeleteProduct", "unary")},grpc_code="DeadlineExceeded"} 0`,
+    );
     expect(text).toContain(`grpc_server_msg_sent_total{${labels("WatchPrices", "bidi_stream")}} 0`);
-    expect(text).toContain(`grpc_server_handled_total{${labels("Watch", "server_stream", "grpc.health.v1.Health")},grpc_code="Unavailable"} 0`);
+    expect(text).toContain(
+      `grpc_server_handled_total{${labels("Watch", "server_stream", "grpc.health.v1.Health")},grpc_code="Unavailable"} 0`,
+    );
     await createClient(HealthDefinition, server.channel).check({ service: "" });
-    expect(await (await fetch(scrapeUrl)).text()).toContain(`grpc_server_handled_total{${labels("Check", "unary", "grpc.health.v1.Health")},grpc_code="OK"} 1`);
+    expect(await (await fetch(scrapeUrl)).text()).toContain(
+      `grpc_server_handled_total{${labels("Check", "unary", "grpc.health.v1.Health")},grpc_code="OK"} 1`,
+    );
   });
 
   test("unary calls count their messages, and an open stream's counters move while it is open", async () => {
     const product = await server.client.createProduct(newProduct(9, "metrics-live"));
     const count = async (name: string, method: string, type: string) =>
-      Number(new RegExp(`${name}\\{${labels(method, type)}\\} (\\d+)`).exec(await (await fetch(scrapeUrl)).text())?.[1]);
+      Number(
+        new RegExp(`${name}\\{${labels(method, type)}\\} (\\d+)`).exec(await (await fetch(scrapeUrl)).text())?.[1],
+      );
     expect(await count("grpc_server_msg_received_total", "CreateProduct", "unary")).toBeGreaterThanOrEqual(1);
     expect(await count("grpc_server_msg_sent_total", "CreateProduct", "unary")).toBeGreaterThanOrEqual(1);
     const requests = requestChannel<WatchRequest>();

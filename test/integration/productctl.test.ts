@@ -24,11 +24,33 @@ afterAll(async () => {
   await database.close();
 });
 
-const productctl = (...args: string[]) => runCommand(process.execPath, [RUN_TS, PRODUCTCTL, "--address", server.address, "--token", token, ...args], PROJECT_ROOT);
-const lines = (output: string) => output.trim().split("\n").filter((line) => line.startsWith("{")).map((line) => JSON.parse(line) as Record<string, unknown>);
+const productctl = (...args: string[]) =>
+  runCommand(
+    process.execPath,
+    [RUN_TS, PRODUCTCTL, "--address", server.address, "--token", token, ...args],
+    PROJECT_ROOT,
+  );
+const lines = (output: string) =>
+  output
+    .trim()
+    .split("\n")
+    .filter((line) => line.startsWith("{"))
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
 
 test("create, get, update-price, list, delete", async () => {
-  const created = await productctl("create", "--name", "Teapot", "--price", "19.5", "--category", "cli", "--tag", "ceramic", "--tag", "blue");
+  const created = await productctl(
+    "create",
+    "--name",
+    "Teapot",
+    "--price",
+    "19.5",
+    "--category",
+    "cli",
+    "--tag",
+    "ceramic",
+    "--tag",
+    "blue",
+  );
   expect(created.code).toBe(0);
   const [product] = lines(created.output);
   expect(product).toMatchObject({ name: "Teapot", price: 19.5, category: "cli", tags: ["ceramic", "blue"] });
@@ -61,23 +83,73 @@ test("batch-create reads JSON lines; a bad line is INVALID_ARGUMENT naming it", 
 
 test("watch prints the current price, then changes, until interrupted", async () => {
   const [product] = lines((await productctl("create", "--name", "Watched", "--price", "1")).output);
-  const child = spawn(process.execPath, [RUN_TS, PRODUCTCTL, "--address", server.address, "--token", token, "watch", product!.id as string], { cwd: PROJECT_ROOT });
+  const child = spawn(
+    process.execPath,
+    [RUN_TS, PRODUCTCTL, "--address", server.address, "--token", token, "watch", product!.id as string],
+    { cwd: PROJECT_ROOT },
+  );
   let output = "";
   child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
   const waitForLines = async (count: number) => {
-    for (let i = 0; i < 100 && lines(output).length < count; i += 1) await new Promise((resolve) => setTimeout(resolve, 50));
+    for (let i = 0; i < 100 && lines(output).length < count; i += 1)
+      await new Promise((resolve) => setTimeout(resolve, 50));
   };
   await waitForLines(1);
   await server.client.updatePrice({ id: product!.id as string, price: 2.5 });
   await waitForLines(2);
   child.kill("SIGINT");
-  const [code] = await once(child, "exit");
+  const [code] = (await once(child, "exit")) as [number | null];
   expect(code).toBe(0);
   expect(lines(output).map((update) => update.newPrice)).toEqual([1, 2.5]);
 });
 
 test("without a token the server's refusal is printed", async () => {
-  const result = await runCommand(process.execPath, [RUN_TS, PRODUCTCTL, "--address", server.address, "get", "00000000-0000-4000-8000-000000000000"], PROJECT_ROOT);
+  const result = await runCommand(
+    process.execPath,
+    [RUN_TS, PRODUCTCTL, "--address", server.address, "get", "00000000-0000-4000-8000-000000000000"],
+    PROJECT_ROOT,
+  );
   expect(result.code).toBe(1);
   expect(result.output).toContain("UNAUTHENTICATED: a valid bearer token is required");
+});
+
+test("a write run again with its --request-id is applied once", async () => {
+  const key = "9b2f6a52-3c1e-4d7a-8f0e-2a6b5c4d3e21";
+  const create = () =>
+    productctl("create", "--name", "Kettle", "--price", "30", "--category", "cli-key", "--request-id", key);
+  const [first] = lines((await create()).output);
+  const [again] = lines((await create()).output);
+  expect(again).toEqual(first);
+  expect(lines((await productctl("list", "--category", "cli-key")).output)).toHaveLength(1);
+  const reused = await productctl("create", "--name", "Other", "--price", "1", "--request-id", key);
+  expect(reused.code).toBe(1);
+  expect(reused.output).toContain("INVALID_ARGUMENT: request_id: was used for a different request");
+});
+
+test("a write whose outcome is unknown says how to retry it safely", async () => {
+  const result = await runCommand(
+    process.execPath,
+    [
+      RUN_TS,
+      PRODUCTCTL,
+      "--address",
+      "127.0.0.1:1",
+      "--token",
+      token,
+      "--deadline-ms",
+      "300",
+      "create",
+      "--name",
+      "X",
+      "--price",
+      "1",
+      "--request-id",
+      "0b6c1f7e-8d2a-4c3b-9e5f-1a2b3c4d5e6f",
+    ],
+    PROJECT_ROOT,
+  );
+  expect(result.code).toBe(1);
+  expect(result.output).toContain(
+    "retry it with --request-id 0b6c1f7e-8d2a-4c3b-9e5f-1a2b3c4d5e6f to apply it at most once",
+  );
 });

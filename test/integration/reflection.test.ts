@@ -20,7 +20,8 @@ afterAll(async () => {
   await database.close();
 });
 
-const bufCurl = (...args: string[]) => runCommand(BUF, ["curl", "--protocol", "grpc", "--http2-prior-knowledge", ...args], PROJECT_ROOT);
+const bufCurl = (...args: string[]) =>
+  runCommand(BUF, ["curl", "--protocol", "grpc", "--http2-prior-knowledge", ...args], PROJECT_ROOT);
 
 test("buf curl --list-methods lists every method the server serves, health included", async () => {
   const result = await bufCurl("--list-methods", `http://${server.address}`);
@@ -28,21 +29,44 @@ test("buf curl --list-methods lists every method the server serves, health inclu
   expect(result.output.trim().split("\n").sort()).toEqual([
     "grpc.health.v1.Health/Check",
     "grpc.health.v1.Health/Watch",
-    ...["BatchCreateProducts", "CreateProduct", "DeleteProduct", "GetProduct", "ListProducts", "UpdatePrice", "WatchPrices"].map((m) => `product.v1.ProductService/${m}`),
+    ...[
+      "BatchCreateProducts",
+      "CreateProduct",
+      "DeleteProduct",
+      "GetProduct",
+      "ListProducts",
+      "UpdatePrice",
+      "WatchPrices",
+    ].map((m) => `product.v1.ProductService/${m}`),
   ]);
 });
 
 test("buf curl calls health with no token and no local proto, knowing it only from reflection", async () => {
-  const result = await bufCurl("-d", JSON.stringify({ service: "product.v1.ProductService" }), `http://${server.address}/grpc.health.v1.Health/Check`);
+  const result = await bufCurl(
+    "-d",
+    JSON.stringify({ service: "product.v1.ProductService" }),
+    `http://${server.address}/grpc.health.v1.Health/Check`,
+  );
   expect(result.code).toBe(0);
   expect(JSON.parse(result.output)).toEqual({ status: "SERVING" });
 });
 
 test("buf curl calls GetProduct in JSON with a token", async () => {
   const created = await server.client.createProduct(newProduct(7));
-  const result = await bufCurl("-H", `Authorization: Bearer ${await testToken()}`, "-d", JSON.stringify({ id: created.id }), `http://${server.address}/product.v1.ProductService/GetProduct`);
+  const result = await bufCurl(
+    "-H",
+    `Authorization: Bearer ${await testToken()}`,
+    "-d",
+    JSON.stringify({ id: created.id }),
+    `http://${server.address}/product.v1.ProductService/GetProduct`,
+  );
   expect(result.code).toBe(0);
-  expect(JSON.parse(result.output)).toMatchObject({ id: created.id, name: created.name, price: created.price, inStock: true });
+  expect(JSON.parse(result.output)).toMatchObject({
+    id: created.id,
+    name: created.name,
+    price: created.price,
+    inStock: true,
+  });
 });
 
 test("buf curl without a token is refused", async () => {
@@ -54,16 +78,29 @@ test("buf curl without a token is refused", async () => {
 test("v1alpha answers like v1", async () => {
   const ask = async (definition: object) => {
     const client = createClient(definition as never, server.channel) as unknown as {
-      serverReflectionInfo(requests: AsyncIterable<unknown>): AsyncIterable<{ getListServicesResponse(): { getServiceList(): { getName(): string }[] } }>;
+      serverReflectionInfo(
+        requests: AsyncIterable<unknown>,
+      ): AsyncIterable<{ getListServicesResponse(): { getServiceList(): { getName(): string }[] } }>;
     };
-    const { ServerReflectionRequest } = await import("nice-grpc-server-reflection/lib/proto/grpc/reflection/v1/reflection_pb");
+    const { ServerReflectionRequest } =
+      await import("nice-grpc-server-reflection/lib/proto/grpc/reflection/v1/reflection_pb");
     const request = new ServerReflectionRequest();
     request.setListServices("*");
-    for await (const response of client.serverReflectionInfo((async function* () { yield request; })())) {
-      return response.getListServicesResponse().getServiceList().map((service) => service.getName());
+    for await (const response of client.serverReflectionInfo(
+      (async function* () {
+        yield request;
+      })(),
+    )) {
+      return response
+        .getListServicesResponse()
+        .getServiceList()
+        .map((service) => service.getName());
     }
     return [];
   };
   expect(await ask(ServerReflectionV1AlphaService)).toEqual(await ask(ServerReflectionService));
-  expect((await ask(ServerReflectionV1AlphaService)).sort()).toEqual(["grpc.health.v1.Health", "product.v1.ProductService"]);
+  expect((await ask(ServerReflectionV1AlphaService)).sort()).toEqual([
+    "grpc.health.v1.Health",
+    "product.v1.ProductService",
+  ]);
 });

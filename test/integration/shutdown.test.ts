@@ -11,7 +11,11 @@ import { createChannel, createClient, Metadata } from "nice-grpc";
 import { Status } from "nice-grpc-common";
 import { HealthDefinition } from "nice-grpc-server-health";
 import { HealthCheckResponse_ServingStatus } from "nice-grpc-server-health/lib/proto/grpc/health/v1/health";
-import { ProductServiceDefinition, WatchRequest, type WatchRequest as WatchRequestMessage } from "../../gen/product/v1/product";
+import {
+  ProductServiceDefinition,
+  WatchRequest,
+  type WatchRequest as WatchRequestMessage,
+} from "../../gen/product/v1/product";
 import { openDatabase } from "../../src/db/client";
 import { migrateDatabase } from "../../src/db/migrate";
 import { createPostgresDatabase, describeOnPostgres, POSTGRES_ADMIN_URL } from "../support/database";
@@ -30,7 +34,8 @@ describeOnPostgres("SIGTERM", () => {
 
   beforeAll(async () => {
     const database = await createPostgresDatabase(adminUrl as string);
-    ({ url, drop } = database);
+    url = database.url;
+    drop = () => database.drop();
     const handle = await openDatabase({ url, dataDir: "unused" });
     await migrateDatabase(handle);
     await handle.close();
@@ -41,7 +46,9 @@ describeOnPostgres("SIGTERM", () => {
     await drop();
   });
 
-  async function start(graceMs: number): Promise<{ server: ServerProcess; client: ReturnType<typeof makeClient>; address: string }> {
+  async function start(
+    graceMs: number,
+  ): Promise<{ server: ServerProcess; client: ReturnType<typeof makeClient>; address: string }> {
     const server = await startServerProcess({
       DATABASE_URL: url,
       JWT_SECRET: TEST_SECRET,
@@ -54,12 +61,15 @@ describeOnPostgres("SIGTERM", () => {
   }
 
   function makeClient(address: string, token: string) {
-    return createClient(ProductServiceDefinition, createChannel(address), { "*": { metadata: Metadata({ authorization: `Bearer ${token}` }) } });
+    return createClient(ProductServiceDefinition, createChannel(address), {
+      "*": { metadata: Metadata({ authorization: `Bearer ${token}` }) },
+    });
   }
 
   async function waitForLockWaiter(): Promise<void> {
     for (let i = 0; i < 100; i += 1) {
-      const [row] = await locker`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`;
+      const [row] =
+        await locker`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`;
       if ((row?.n ?? 0) > 0) return;
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
@@ -68,7 +78,9 @@ describeOnPostgres("SIGTERM", () => {
 
   test("lets the unary call finish, ends streams with UNAVAILABLE, refuses new calls and exits 0", async () => {
     const { server, client, address } = await start(10_000);
-    const { products } = await client.batchCreateProducts(streamOf(Array.from({ length: 5_000 }, (_, i) => newProduct(i, "shutdown"))));
+    const { products } = await client.batchCreateProducts(
+      streamOf(Array.from({ length: 5_000 }, (_, i) => newProduct(i, "shutdown"))),
+    );
     const product = products[0]!;
 
     const health = createClient(HealthDefinition, createChannel(address));
@@ -85,41 +97,52 @@ describeOnPostgres("SIGTERM", () => {
     const list = client.listProducts({ category: "shutdown", pageSize: 0, pageToken: "" })[Symbol.asyncIterator]();
     await list.next(); // then the reader stalls
 
-    await locker.begin(async (tx) => {
-      await tx`LOCK TABLE products IN ACCESS EXCLUSIVE MODE`;
-      const slowUnary = client.updatePrice({ id: product.id, price: 77 });
-      await waitForLockWaiter();
-      const signalledAt = Date.now();
-      server.child.kill("SIGTERM");
+    await locker
+      .begin(async (tx) => {
+        await tx`LOCK TABLE products IN ACCESS EXCLUSIVE MODE`;
+        const slowUnary = client.updatePrice({ id: product.id, price: 77 });
+        await waitForLockWaiter();
+        const signalledAt = Date.now();
+        server.child.kill("SIGTERM");
 
-      await watch.done;
-      expect(watch.failure).toMatchObject({ code: Status.UNAVAILABLE, details: "server shutting down" });
-      expect(await healthWatch).toMatchObject({ code: Status.UNAVAILABLE });
-      expect(healthUpdates).toEqual([HealthCheckResponse_ServingStatus.SERVING, HealthCheckResponse_ServingStatus.NOT_SERVING]);
-      expect(Status[(await rpcError(client.getProduct({ id: product.id }))).code]).toBe("UNAVAILABLE");
+        await watch.done;
+        expect(watch.failure).toMatchObject({ code: Status.UNAVAILABLE, details: "server shutting down" });
+        expect(await healthWatch).toMatchObject({ code: Status.UNAVAILABLE });
+        expect(healthUpdates).toEqual([
+          HealthCheckResponse_ServingStatus.SERVING,
+          HealthCheckResponse_ServingStatus.NOT_SERVING,
+        ]);
+        expect(Status[(await rpcError(client.getProduct({ id: product.id }))).code]).toBe("UNAVAILABLE");
 
-      await tx`SELECT pg_sleep(0.3)`;
-      // Not awaited here: the call can only finish once this transaction ends.
-      return { slowUnary, signalledAt };
-    }).then(async ({ slowUnary, signalledAt }) => {
-      expect((await slowUnary).product?.price).toBe(77);
-      let drained = 1;
-      const ended = await (async () => {
-        for (;;) {
-          const next = await list.next();
-          if (next.done) return "completed";
-          drained += 1;
-        }
-      })().catch((error: { code: Status; details: string }) => `${Status[error.code]}: ${error.details}`);
-      expect(ended).toBe("UNAVAILABLE: server shutting down");
-      expect(drained).toBeLessThan(5_000);
-      expect(await server.exited).toBe(0);
-      expect(Date.now() - signalledAt).toBeLessThan(10_000);
-    });
+        await tx`SELECT pg_sleep(0.3)`;
+        // Not awaited here: the call can only finish once this transaction ends.
+        return { slowUnary, signalledAt };
+      })
+      .then(async ({ slowUnary, signalledAt }) => {
+        expect((await slowUnary).product?.price).toBe(77);
+        let drained = 1;
+        const ended = await (async () => {
+          for (;;) {
+            const next = await list.next();
+            if (next.done) return "completed";
+            drained += 1;
+          }
+        })().catch((error: { code: Status; details: string }) => `${Status[error.code]}: ${error.details}`);
+        expect(ended).toBe("UNAVAILABLE: server shutting down");
+        expect(drained).toBeLessThan(5_000);
+        expect(await server.exited).toBe(0);
+        expect(Date.now() - signalledAt).toBeLessThan(10_000);
+      });
   });
 
   test("starts and serves with a pool of one connection", async () => {
-    const server = await startServerProcess({ DATABASE_URL: url, DATABASE_POOL_MAX: "1", JWT_SECRET: TEST_SECRET, JWT_ISSUER: TEST_AUTH.issuer, JWT_AUDIENCE: TEST_AUTH.audience });
+    const server = await startServerProcess({
+      DATABASE_URL: url,
+      DATABASE_POOL_MAX: "1",
+      JWT_SECRET: TEST_SECRET,
+      JWT_ISSUER: TEST_AUTH.issuer,
+      JWT_AUDIENCE: TEST_AUTH.audience,
+    });
     try {
       const client = makeClient(`127.0.0.1:${server.port}`, await testToken());
       const created = await client.createProduct(newProduct(1, "pool-of-one"));
@@ -135,7 +158,9 @@ describeOnPostgres("SIGTERM", () => {
     const product = await client.createProduct(newProduct(1));
     await locker.begin(async (tx) => {
       await tx`LOCK TABLE products IN ACCESS EXCLUSIVE MODE`;
-      const slowUnary = client.updatePrice({ id: product.id, price: 5 }).catch((error: { code: Status }) => Status[error.code]);
+      const slowUnary = client
+        .updatePrice({ id: product.id, price: 5 })
+        .catch((error: { code: Status }) => Status[error.code]);
       await waitForLockWaiter();
       const signalledAt = Date.now();
       server.child.kill("SIGTERM");
@@ -155,10 +180,18 @@ describe("SIGTERM with no call in flight, on the embedded database", () => {
   afterAll(() => rm(dataDir, { recursive: true, force: true }));
 
   test("exits 0 within a second, despite idle connections and a client that keeps its request stream open", async () => {
-    const server = await startServerProcess({ DATA_DIR: dataDir, JWT_SECRET: TEST_SECRET, JWT_ISSUER: TEST_AUTH.issuer, JWT_AUDIENCE: TEST_AUTH.audience, SHUTDOWN_GRACE_MS: "10000" });
+    const server = await startServerProcess({
+      DATA_DIR: dataDir,
+      JWT_SECRET: TEST_SECRET,
+      JWT_ISSUER: TEST_AUTH.issuer,
+      JWT_AUDIENCE: TEST_AUTH.audience,
+      SHUTDOWN_GRACE_MS: "10000",
+    });
     const address = `127.0.0.1:${server.port}`;
     const token = await testToken();
-    const client = createClient(ProductServiceDefinition, createChannel(address), { "*": { metadata: Metadata({ authorization: `Bearer ${token}` }) } });
+    const client = createClient(ProductServiceDefinition, createChannel(address), {
+      "*": { metadata: Metadata({ authorization: `Bearer ${token}` }) },
+    });
     const product = await client.createProduct(newProduct(1));
 
     // Idle connections: each made one call and stays open.
@@ -167,7 +200,13 @@ describe("SIGTERM with no call in flight, on the embedded database", () => {
 
     // A WatchPrices whose client never half-closes, as `buf curl` reading stdin does.
     const session = rawSession(address);
-    const watch = rawCall(session, "/product.v1.ProductService/WatchPrices", [WatchRequest.encode({ productIds: [product.id] }).finish()], { authorization: `Bearer ${token}` }, false);
+    const watch = rawCall(
+      session,
+      "/product.v1.ProductService/WatchPrices",
+      [WatchRequest.encode({ productIds: [product.id] }).finish()],
+      { authorization: `Bearer ${token}` },
+      false,
+    );
     for (let waited = 0; watch.received().length === 0; waited += 10) {
       if (waited > 5_000) throw new Error("no initial price");
       await new Promise((resolve) => setTimeout(resolve, 10));

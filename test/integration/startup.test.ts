@@ -14,13 +14,17 @@ import { startServerProcess } from "../support/processes/server-process";
 
 /** Runs the server entry to its exit; resolves to the exit code and stderr. */
 async function runToExit(env: Record<string, string>): Promise<{ code: number | null; stderr: string }> {
-  const child = spawn(process.execPath, [path.join(PROJECT_ROOT, "test/support/processes/run-ts.cjs"), path.join(PROJECT_ROOT, "src/main.ts")], {
-    cwd: PROJECT_ROOT,
-    env: { ...process.env, HOST: "127.0.0.1", LOG_LEVEL: "silent", ...env },
-    stdio: ["ignore", "ignore", "pipe"],
-  });
+  const child = spawn(
+    process.execPath,
+    [path.join(PROJECT_ROOT, "test/support/processes/run-ts.cjs"), path.join(PROJECT_ROOT, "src/main.ts")],
+    {
+      cwd: PROJECT_ROOT,
+      env: { ...process.env, HOST: "127.0.0.1", LOG_LEVEL: "silent", ...env },
+      stdio: ["ignore", "ignore", "pipe"],
+    },
+  );
   let stderr = "";
-  child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+  child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
   const [code] = (await once(child, "exit")) as [number | null];
   return { code, stderr };
 }
@@ -39,7 +43,9 @@ describe("start-up on the embedded database", () => {
       for (const port of ["0", String(first.port)]) {
         const second = await runToExit({ DATA_DIR: dataDir, PORT: port });
         expect(second.code).toBe(1);
-        expect(second.stderr).toBe(`failed to start: DATA_DIR ${dataDir} is in use by another server (pid ${first.child.pid}); stop it, or give this one another DATA_DIR\n`);
+        expect(second.stderr).toBe(
+          `failed to start: DATA_DIR ${dataDir} is in use by another server (pid ${first.child.pid}); stop it, or give this one another DATA_DIR\n`,
+        );
       }
     } finally {
       first.child.kill("SIGTERM");
@@ -95,14 +101,22 @@ describe("a health-only port for probes that cannot speak TLS", () => {
       HEALTH_PORT: "0",
     });
     try {
-      const healthPort = server.logs.find((line) => line.msg === "plaintext health-only server listening")?.port as number;
+      const healthPort = server.logs.find((line) => line.msg === "plaintext health-only server listening")
+        ?.port as number;
       const probe = createChannel(`127.0.0.1:${healthPort}`);
       const plaintextToMain = createChannel(`127.0.0.1:${server.port}`);
       try {
         for (const service of ["", "product.v1.ProductService"]) {
-          expect((await createClient(HealthDefinition, probe).check({ service })).status).toBe(HealthCheckResponse_ServingStatus.SERVING);
+          expect((await createClient(HealthDefinition, probe).check({ service })).status).toBe(
+            HealthCheckResponse_ServingStatus.SERVING,
+          );
         }
-        await expect(createClient(HealthDefinition, plaintextToMain).check({ service: "" }, { signal: AbortSignal.timeout(2_000) })).rejects.toThrow();
+        await expect(
+          createClient(HealthDefinition, plaintextToMain).check(
+            { service: "" },
+            { signal: AbortSignal.timeout(2_000) },
+          ),
+        ).rejects.toThrow();
       } finally {
         probe.close();
         plaintextToMain.close();

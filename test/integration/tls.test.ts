@@ -22,7 +22,9 @@ afterAll(() => database.close());
 
 async function check(channel: Channel) {
   try {
-    return (await createClient(HealthDefinition, channel).check({ service: "" }, { signal: AbortSignal.timeout(3_000) })).status;
+    return (
+      await createClient(HealthDefinition, channel).check({ service: "" }, { signal: AbortSignal.timeout(3_000) })
+    ).status;
   } finally {
     channel.close();
   }
@@ -31,13 +33,21 @@ async function check(channel: Channel) {
 const tlsChannel = (port: number, clientCert?: { cert: string; key: string }) =>
   createChannel(
     `localhost:${port}`,
-    ChannelCredentials.createSsl(Buffer.from(certs.caCert), clientCert && Buffer.from(clientCert.key), clientCert && Buffer.from(clientCert.cert)),
+    ChannelCredentials.createSsl(
+      Buffer.from(certs.caCert),
+      clientCert && Buffer.from(clientCert.key),
+      clientCert && Buffer.from(clientCert.cert),
+    ),
   );
 
 describe("TLS", () => {
   let server: TestServer;
   beforeAll(async () => {
-    server = await startTestServer(database, {}, serverCredentials({ cert: certs.serverCert, key: certs.serverKey, clientCa: undefined }));
+    server = await startTestServer(
+      database,
+      {},
+      serverCredentials({ cert: certs.serverCert, key: certs.serverKey, clientCa: undefined }),
+    );
   });
   afterAll(() => server.close());
 
@@ -54,7 +64,11 @@ describe("TLS", () => {
 describe("mTLS", () => {
   let server: TestServer;
   beforeAll(async () => {
-    server = await startTestServer(database, {}, serverCredentials({ cert: certs.serverCert, key: certs.serverKey, clientCa: certs.caCert }));
+    server = await startTestServer(
+      database,
+      {},
+      serverCredentials({ cert: certs.serverCert, key: certs.serverKey, clientCa: certs.caCert }),
+    );
   });
   afterAll(() => server.close());
 
@@ -67,7 +81,11 @@ describe("mTLS", () => {
   });
 
   test("a client certificate from another CA is refused", async () => {
-    expect(Status[(await rpcError(check(tlsChannel(server.port, { cert: certs.strangerCert, key: certs.strangerKey })))).code]).toBe("UNAVAILABLE");
+    expect(
+      Status[
+        (await rpcError(check(tlsChannel(server.port, { cert: certs.strangerCert, key: certs.strangerKey })))).code
+      ],
+    ).toBe("UNAVAILABLE");
   });
 });
 
@@ -75,7 +93,16 @@ describe("start-up", () => {
   const main = path.join(PROJECT_ROOT, "src/main.ts");
   const runTs = path.join(PROJECT_ROOT, "test/support/processes/run-ts.cjs");
   const start = (env: Record<string, string>) =>
-    runCommand("env", [...Object.entries({ DATA_DIR: certs.dir, PORT: "0", ...env }).map(([k, v]) => `${k}=${v}`), process.execPath, runTs, main], PROJECT_ROOT);
+    runCommand(
+      "env",
+      [
+        ...Object.entries({ DATA_DIR: certs.dir, PORT: "0", ...env }).map(([k, v]) => `${k}=${v}`),
+        process.execPath,
+        runTs,
+        main,
+      ],
+      PROJECT_ROOT,
+    );
 
   test("refuses plaintext on a non-loopback address without ALLOW_INSECURE, saying what to set", async () => {
     const result = await start({ HOST: "0.0.0.0" });
@@ -86,7 +113,12 @@ describe("start-up", () => {
   });
 
   test("names every bad variable in one message", async () => {
-    const result = await start({ HOST: "0.0.0.0", PORT: "x", TLS_CERT_FILE: certs.file("missing.crt"), JWT_SECRET: "short" });
+    const result = await start({
+      HOST: "0.0.0.0",
+      PORT: "x",
+      TLS_CERT_FILE: certs.file("missing.crt"),
+      JWT_SECRET: "short",
+    });
     expect(result.code).toBe(1);
     for (const name of ["PORT", "TLS_CERT_FILE", "JWT_SECRET"]) expect(result.output).toContain(name);
   });

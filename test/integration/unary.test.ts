@@ -12,9 +12,20 @@ describe.each(TEST_BACKENDS)("unary RPCs on $name", (backend) => {
   describe("CreateProduct", () => {
     test("returns what was stored: id, created_at and defaults; the price round-trips exactly", async () => {
       const before = Date.now();
-      const created = await suite.server.client.createProduct({ name: "Espresso cup", price: 0.1 + 0.2, categoryId: "kitchen", tags: ["ceramic", "white"] });
+      const created = await suite.server.client.createProduct({
+        name: "Espresso cup",
+        price: 0.1 + 0.2,
+        categoryId: "kitchen",
+        tags: ["ceramic", "white"],
+      });
       expect(created.id).toMatch(/^[0-9a-f-]{36}$/);
-      expect(created).toMatchObject({ name: "Espresso cup", price: 0.1 + 0.2, category: "kitchen", inStock: true, tags: ["ceramic", "white"] });
+      expect(created).toMatchObject({
+        name: "Espresso cup",
+        price: 0.1 + 0.2,
+        category: "kitchen",
+        inStock: true,
+        tags: ["ceramic", "white"],
+      });
       expect(created.createdAt!.getTime()).toBeGreaterThanOrEqual(before - 1000);
       expect(await suite.server.client.getProduct({ id: created.id })).toEqual(created);
     });
@@ -39,25 +50,44 @@ describe.each(TEST_BACKENDS)("unary RPCs on $name", (backend) => {
       ["a negative price", { price: -0.01 }, /^price: must not be negative$/],
       ["an over-long category", { categoryId: "c".repeat(101) }, /^category_id: must be at most 100 characters/],
       ["a NUL in the category", { categoryId: "\0" }, /^category_id: must not contain NUL characters$/],
-      ["too many tags", { tags: Array.from({ length: 33 }, (_, i) => `t${i}`) }, /^tags: must hold at most 32 tags, got 33$/],
+      [
+        "too many tags",
+        { tags: Array.from({ length: 33 }, (_, i) => `t${i}`) },
+        /^tags: must hold at most 32 tags, got 33$/,
+      ],
       ["an over-long tag", { tags: ["ok", "t".repeat(51)] }, /^tags\[1\]: must be at most 50 characters/],
       ["an empty tag", { tags: [""] }, /^tags\[0\]: must not be empty$/],
     ];
-    test.each(badInputs)("refuses %s with INVALID_ARGUMENT naming the field, and writes nothing", async (_, change, message) => {
-      const before = await productCount(suite.database.handle.db);
-      await expectStatus(suite.server.client.createProduct({ ...newProduct(1), ...change }), Status.INVALID_ARGUMENT, message);
-      expect(await productCount(suite.database.handle.db)).toBe(before);
-    });
+    test.each(badInputs)(
+      "refuses %s with INVALID_ARGUMENT naming the field, and writes nothing",
+      async (_, change, message) => {
+        const before = await productCount(suite.database.handle.db);
+        await expectStatus(
+          suite.server.client.createProduct({ ...newProduct(1), ...change }),
+          Status.INVALID_ARGUMENT,
+          message,
+        );
+        expect(await productCount(suite.database.handle.db)).toBe(before);
+      },
+    );
   });
 
   describe("GetProduct", () => {
     test("a malformed id is INVALID_ARGUMENT", async () => {
-      await expectStatus(suite.server.client.getProduct({ id: "not-a-uuid" }), Status.INVALID_ARGUMENT, "id: must be a UUID");
+      await expectStatus(
+        suite.server.client.getProduct({ id: "not-a-uuid" }),
+        Status.INVALID_ARGUMENT,
+        "id: must be a UUID",
+      );
       await expectStatus(suite.server.client.getProduct({ id: "" }), Status.INVALID_ARGUMENT, "id: must be a UUID");
     });
 
     test("an unknown id is NOT_FOUND, naming it", async () => {
-      await expectStatus(suite.server.client.getProduct({ id: UNKNOWN_ID }), Status.NOT_FOUND, `product ${UNKNOWN_ID} not found`);
+      await expectStatus(
+        suite.server.client.getProduct({ id: UNKNOWN_ID }),
+        Status.NOT_FOUND,
+        `product ${UNKNOWN_ID} not found`,
+      );
     });
 
     test("concurrent reads, some malformed or unknown, each get their own answer", async () => {
@@ -69,8 +99,19 @@ describe.each(TEST_BACKENDS)("unary RPCs on $name", (backend) => {
         ...created.map((product) => suite.server.client.getProduct({ id: product.id.toUpperCase() })),
       ];
       const results = await Promise.allSettled(calls);
-      const summary = results.map((result) => (result.status === "fulfilled" ? result.value.name : Status[(result.reason as { code: Status }).code]));
-      expect(summary).toEqual(["product 1", "product 2", "product 3", "INVALID_ARGUMENT", "NOT_FOUND", "product 1", "product 2", "product 3"]);
+      const summary = results.map((result) =>
+        result.status === "fulfilled" ? result.value.name : Status[(result.reason as { code: Status }).code],
+      );
+      expect(summary).toEqual([
+        "product 1",
+        "product 2",
+        "product 3",
+        "INVALID_ARGUMENT",
+        "NOT_FOUND",
+        "product 1",
+        "product 2",
+        "product 3",
+      ]);
     });
   });
 
@@ -79,12 +120,20 @@ describe.each(TEST_BACKENDS)("unary RPCs on $name", (backend) => {
       const created = await suite.server.client.createProduct(newProduct(7));
       expect(await suite.server.client.deleteProduct({ id: created.id })).toEqual({});
       await expectStatus(suite.server.client.getProduct({ id: created.id }), Status.NOT_FOUND);
-      await expectStatus(suite.server.client.deleteProduct({ id: created.id }), Status.NOT_FOUND, `product ${created.id} not found`);
+      await expectStatus(
+        suite.server.client.deleteProduct({ id: created.id }),
+        Status.NOT_FOUND,
+        `product ${created.id} not found`,
+      );
     });
 
     test("a malformed id is INVALID_ARGUMENT and deletes nothing", async () => {
       const before = await productCount(suite.database.handle.db);
-      await expectStatus(suite.server.client.deleteProduct({ id: "1; DROP TABLE products" }), Status.INVALID_ARGUMENT, "id: must be a UUID");
+      await expectStatus(
+        suite.server.client.deleteProduct({ id: "1; DROP TABLE products" }),
+        Status.INVALID_ARGUMENT,
+        "id: must be a UUID",
+      );
       expect(await productCount(suite.database.handle.db)).toBe(before);
     });
   });
@@ -108,8 +157,16 @@ describe.each(TEST_BACKENDS)("unary RPCs on $name", (backend) => {
     });
 
     test("an unknown id is NOT_FOUND; a malformed one INVALID_ARGUMENT", async () => {
-      await expectStatus(suite.server.client.updatePrice({ id: UNKNOWN_ID, price: 1 }), Status.NOT_FOUND, `product ${UNKNOWN_ID} not found`);
-      await expectStatus(suite.server.client.updatePrice({ id: "x", price: 1 }), Status.INVALID_ARGUMENT, "id: must be a UUID");
+      await expectStatus(
+        suite.server.client.updatePrice({ id: UNKNOWN_ID, price: 1 }),
+        Status.NOT_FOUND,
+        `product ${UNKNOWN_ID} not found`,
+      );
+      await expectStatus(
+        suite.server.client.updatePrice({ id: "x", price: 1 }),
+        Status.INVALID_ARGUMENT,
+        "id: must be a UUID",
+      );
     });
   });
 });

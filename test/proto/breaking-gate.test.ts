@@ -78,7 +78,9 @@ test("a reserved number cannot be reused once the deletion is released", async (
 });
 
 test("deleting an RPC is refused", async () => {
-  await editProto((source) => source.replace(/\n\s*rpc DeleteProduct\(DeleteProductRequest\) returns \(google\.protobuf\.Empty\);/, ""));
+  await editProto((source) =>
+    source.replace(/\n\s*rpc DeleteProduct\(DeleteProductRequest\) returns \(google\.protobuf\.Empty\);/, ""),
+  );
   const result = await breaking();
   expect(result.code).not.toBe(0);
   expect(result.output).toMatch(/Previously present RPC "DeleteProduct" on service "ProductService" was deleted/);
@@ -93,17 +95,22 @@ test("renaming an RPC is refused", async () => {
 
 test("adding a field with a fresh number passes", async () => {
   await editProto((source) =>
-    source.replace("repeated string tags = 7;", "repeated string tags = 7;\n  // Stock keeping unit.\n  string sku = 8;"),
+    source.replace(
+      "repeated string tags = 7;",
+      "repeated string tags = 7;\n  // Stock keeping unit.\n  string sku = 8;",
+    ),
   );
   expect(await breaking()).toEqual({ code: 0, output: "" });
 });
 
 test("adding an RPC passes", async () => {
   await editProto((source) =>
-    source.replace(
-      "rpc UpdatePrice(",
-      "rpc ArchiveProduct(ArchiveProductRequest) returns (ArchiveProductResponse);\n  rpc UpdatePrice(",
-    ).concat("\nmessage ArchiveProductRequest {\n  string id = 1;\n}\n\nmessage ArchiveProductResponse {}\n"),
+    source
+      .replace(
+        "rpc UpdatePrice(",
+        "rpc ArchiveProduct(ArchiveProductRequest) returns (ArchiveProductResponse);\n  rpc UpdatePrice(",
+      )
+      .concat("\nmessage ArchiveProductRequest {\n  string id = 1;\n}\n\nmessage ArchiveProductResponse {}\n"),
   );
   expect(await breaking()).toEqual({ code: 0, output: "" });
 });

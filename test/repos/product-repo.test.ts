@@ -1,6 +1,7 @@
 // The repository against real databases: what the service relies on.
 import { sql } from "drizzle-orm";
 import { createProductRepo, type ProductRepo, type ProductRow } from "../../src/repos/product-repo";
+import type { CallConnection } from "../../src/db/client";
 import { TEST_BACKENDS, type TestDatabase } from "../support/database";
 
 /** Work that nothing stops. */
@@ -16,34 +17,83 @@ describe.each(TEST_BACKENDS)("product repo on $name", (backend) => {
   });
   afterAll(() => database.close());
 
+  /** Runs repository writes on a connection of their own, as a call's writes run. */
+  const onConnection = <T>(work: (connection: CallConnection) => Promise<T>) =>
+    database.handle.withConnection(unbounded, work);
+  const inTransaction = <T>(work: (tx: CallConnection) => Promise<T>) => database.handle.transaction(unbounded, work);
+
   test("create stores defaults and round-trips the price exactly", async () => {
-    const created = await repo.create({ name: "Pen", price: 0.1 + 0.2, category: "office", tags: ["a", "b"] }, unbounded);
-    expect(created).toMatchObject({ name: "Pen", price: 0.1 + 0.2, category: "office", inStock: true, tags: ["a", "b"] });
+    const created = await onConnection((c) =>
+      repo.create({ name: "Pen", price: 0.1 + 0.2, category: "office", tags: ["a", "b"] }, c),
+    );
+    expect(created).toMatchObject({
+      name: "Pen",
+      price: 0.1 + 0.2,
+      category: "office",
+      inStock: true,
+      tags: ["a", "b"],
+    });
     expect(created.createdAt).toBeInstanceOf(Date);
     expect(await repo.getById(created.id)).toEqual(created);
   });
 
   test("point reads in one turn share a query and each gets its own row", async () => {
-    const a = await repo.create({ name: "A", price: 1, category: "", tags: [] }, unbounded);
-    const b = await repo.create({ name: "B", price: 2, category: "", tags: [] }, unbounded);
+    const a = await onConnection((c) => repo.create({ name: "A", price: 1, category: "", tags: [] }, c));
+    const b = await onConnection((c) => repo.create({ name: "B", price: 2, category: "", tags: [] }, c));
     const missing = "00000000-0000-4000-8000-000000000000";
-    const [ra, rb, rm, ra2] = await Promise.all([repo.getById(a.id), repo.getById(b.id), repo.getById(missing), repo.getById(a.id)]);
+    const [ra, rb, rm, ra2] = await Promise.all([
+      repo.getById(a.id),
+      repo.getById(b.id),
+      repo.getById(missing),
+      repo.getById(a.id),
+    ]);
     expect([ra?.name, rb?.name, rm, ra2?.name]).toEqual(["A", "B", undefined, "A"]);
   });
 
   test("createMany is all or nothing and keeps the order", async () => {
-    const rows = await repo.createMany(Array.from({ length: 10 }, (_, i) => ({ name: `n${i}`, price: i, category: "many", tags: [] })), unbounded);
+    const rows = await inTransaction((tx) =>
+      repo.createMany(
+        Array.from({ length: 10 }, (_, i) => ({ name: `n${i}`, price: i, category: "many", tags: [] })),
+        tx,
+        unbounded.signal,
+      ),
+    );
     expect(rows.map((row) => row.name)).toEqual(Array.from({ length: 10 }, (_, i) => `n${i}`));
-    const [exact] = await repo.createMany([{ name: "exact", price: 0.1 + 0.2, category: "exact", tags: ["a b", 'q"uote', "{brace}", "", "back\\slash", "NULL"] }], unbounded);
+    const [exact] = await inTransaction((tx) =>
+      repo.createMany(
+        [
+          {
+            name: "exact",
+            price: 0.1 + 0.2,
+            category: "exact",
+            tags: ["a b", 'q"uote', "{brace}", "", "back\\slash", "NULL"],
+          },
+        ],
+        tx,
+        unbounded.signal,
+      ),
+    );
     expect(await repo.getById(exact!.id)).toEqual(exact);
-    expect(exact).toMatchObject({ price: 0.1 + 0.2, tags: ["a b", 'q"uote', "{brace}", "", "back\\slash", "NULL"], inStock: true });
+    expect(exact).toMatchObject({
+      price: 0.1 + 0.2,
+      tags: ["a b", 'q"uote', "{brace}", "", "back\\slash", "NULL"],
+      inStock: true,
+    });
     await expect(
-      repo.createMany([
-        { name: "ok", price: 1, category: "fail", tags: [] },
-        { name: "bad", price: -1, category: "fail", tags: [] },
-        ], unbounded),
+      inTransaction((tx) =>
+        repo.createMany(
+          [
+            { name: "ok", price: 1, category: "fail", tags: [] },
+            { name: "bad", price: -1, category: "fail", tags: [] },
+          ],
+          tx,
+          unbounded.signal,
+        ),
+      ),
     ).rejects.toThrow();
-    const failed = await database.handle.db.execute(sql`SELECT count(*)::int AS n FROM products WHERE category = 'fail'`);
+    const failed = await database.handle.db.execute(
+      sql`SELECT count(*)::int AS n FROM products WHERE category = 'fail'`,
+    );
     expect(JSON.stringify(failed)).toContain('"n":0');
   });
 
@@ -59,11 +109,11 @@ describe.each(TEST_BACKENDS)("product repo on $name", (backend) => {
   });
 
   test("updatePrice and deleteById report unknown ids", async () => {
-    const row = await repo.create({ name: "P", price: 5, category: "", tags: [] }, unbounded);
-    expect((await repo.updatePrice(row.id, 6, unbounded))?.price).toBe(6);
+    const row = await onConnection((c) => repo.create({ name: "P", price: 5, category: "", tags: [] }, c));
+    expect((await onConnection((c) => repo.updatePrice(row.id, 6, c)))?.price).toBe(6);
     expect(await repo.getPrices([row.id], unbounded)).toEqual([{ id: row.id, price: 6 }]);
-    expect(await repo.deleteById(row.id, unbounded)).toBe(true);
-    expect(await repo.deleteById(row.id, unbounded)).toBe(false);
-    expect(await repo.updatePrice(row.id, 7, unbounded)).toBeUndefined();
+    expect(await onConnection((c) => repo.deleteById(row.id, c))).toBe(true);
+    expect(await onConnection((c) => repo.deleteById(row.id, c))).toBe(false);
+    expect(await onConnection((c) => repo.updatePrice(row.id, 7, c))).toBeUndefined();
   });
 });

@@ -79,7 +79,8 @@ const postgresBackend: TestBackend = {
 };
 
 /** Every backend this run tests against; for `describe.each`. */
-export const TEST_BACKENDS: readonly TestBackend[] = TEST_DATABASE_URL === undefined ? [pglite] : [pglite, postgresBackend];
+export const TEST_BACKENDS: readonly TestBackend[] =
+  TEST_DATABASE_URL === undefined ? [pglite] : [pglite, postgresBackend];
 
 /** The PostgreSQL server's admin URL, or undefined when TEST_DATABASE_URL is unset. */
 export const POSTGRES_ADMIN_URL: string | undefined = TEST_DATABASE_URL;
@@ -91,7 +92,8 @@ export const POSTGRES_ADMIN_URL: string | undefined = TEST_DATABASE_URL;
  * `describe.each([])` throws rather than skipping.
  */
 export function describeOnPostgres(title: string, body: (backend: TestBackend) => void): void {
-  if (TEST_DATABASE_URL === undefined) describe.skip(`${title} on postgres (TEST_DATABASE_URL is unset)`, () => body(postgresBackend));
+  if (TEST_DATABASE_URL === undefined)
+    describe.skip(`${title} on postgres (TEST_DATABASE_URL is unset)`, () => body(postgresBackend));
   else describe(`${title} on postgres`, () => body(postgresBackend));
 }
 

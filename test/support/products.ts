@@ -1,6 +1,7 @@
 // Helpers for tests that talk to ProductService and look at the database.
 import { count, sql } from "drizzle-orm";
-import { ClientError, Status } from "nice-grpc-common";
+import { ClientError, ServerError, Status } from "nice-grpc-common";
+import type { ProductServiceImplementation } from "../../gen/product/v1/product";
 import type { Database } from "../../src/db/client";
 import { products } from "../../src/db/schema";
 
@@ -21,7 +22,11 @@ export async function rpcError(call: Promise<unknown> | (() => Promise<unknown>)
   throw new Error("expected the call to fail");
 }
 
-export async function expectStatus(call: Promise<unknown> | (() => Promise<unknown>), code: Status, details?: RegExp | string) {
+export async function expectStatus(
+  call: Promise<unknown> | (() => Promise<unknown>),
+  code: Status,
+  details?: RegExp | string,
+) {
   const error = await rpcError(call);
   expect(Status[error.code]).toBe(Status[code]);
   if (details !== undefined) {
@@ -42,7 +47,34 @@ export async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
 }
 
 export function newProduct(index: number, category = "general") {
-  return { name: `product ${index}`, price: index + 0.25, categoryId: category, tags: [`t${index % 3}`] };
+  return {
+    name: `product ${index}`,
+    price: index + 0.25,
+    categoryId: category,
+    tags: [`t${index % 3}`],
+    requestId: "",
+  };
 }
 
 export const UNKNOWN_ID = "00000000-0000-4000-8000-000000000000";
+
+/** A ProductService whose methods are `partial`'s, the rest UNIMPLEMENTED. */
+export function partialService(partial: Partial<ProductServiceImplementation>): ProductServiceImplementation {
+  const unimplemented = async () => {
+    throw new ServerError(Status.UNIMPLEMENTED, "not here");
+  };
+  const unimplementedStream = async function* () {
+    yield* [];
+    throw new ServerError(Status.UNIMPLEMENTED, "not here");
+  };
+  return {
+    getProduct: unimplemented,
+    createProduct: unimplemented,
+    deleteProduct: unimplemented,
+    updatePrice: unimplemented,
+    batchCreateProducts: unimplemented,
+    listProducts: unimplementedStream,
+    watchPrices: unimplementedStream,
+    ...partial,
+  };
+}

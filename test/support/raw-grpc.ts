@@ -23,7 +23,7 @@ export function frame(message: Uint8Array): Buffer {
 
 function unframe(data: Buffer): Buffer[] {
   const messages: Buffer[] = [];
-  for (let offset = 0; offset + 5 <= data.length; ) {
+  for (let offset = 0; offset + 5 <= data.length;) {
     const length = data.readUInt32BE(offset + 1);
     messages.push(data.subarray(offset + 5, offset + 5 + length));
     offset += 5 + length;
@@ -54,7 +54,7 @@ export function rawCall(
   let responseHeaders: http2.IncomingHttpHeaders = {};
   let trailers: http2.IncomingHttpHeaders = {};
   stream.on("response", (received) => (responseHeaders = received));
-  stream.on("trailers", (received) => (trailers = received));
+  stream.on("trailers", (received: http2.IncomingHttpHeaders) => (trailers = received));
   stream.on("data", (chunk: Buffer) => chunks.push(chunk));
   for (const message of messages) stream.write(frame(message));
   if (end) stream.end();
@@ -106,9 +106,21 @@ function hpackLiteral(name: string, value: string): Buffer {
  * CONTINUATION frames as needed). Resolves with the socket once the server
  * has answered something (or after 300 ms).
  */
-export async function rawHeadersConnection(port: number, path: string, extra: Record<string, string>): Promise<import("node:net").Socket> {
+export async function rawHeadersConnection(
+  port: number,
+  path: string,
+  extra: Record<string, string>,
+): Promise<import("node:net").Socket> {
   const net = await import("node:net");
-  const headers: Record<string, string> = { ":method": "POST", ":scheme": "http", ":path": path, ":authority": "localhost", "content-type": "application/grpc", te: "trailers", ...extra };
+  const headers: Record<string, string> = {
+    ":method": "POST",
+    ":scheme": "http",
+    ":path": path,
+    ":authority": "localhost",
+    "content-type": "application/grpc",
+    te: "trailers",
+    ...extra,
+  };
   const block = Buffer.concat(Object.entries(headers).map(([name, value]) => hpackLiteral(name, value)));
   const frames: Buffer[] = [];
   for (let offset = 0; offset < block.length; offset += 16_384) {
@@ -117,7 +129,9 @@ export async function rawHeadersConnection(port: number, path: string, extra: Re
   }
   const socket = net.connect(port, "127.0.0.1");
   socket.on("error", () => undefined);
-  socket.write(Buffer.concat([Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"), http2Frame(0x4, 0, 0, Buffer.alloc(0)), ...frames]));
+  socket.write(
+    Buffer.concat([Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"), http2Frame(0x4, 0, 0, Buffer.alloc(0)), ...frames]),
+  );
   await new Promise<void>((resolve) => {
     const timer = setTimeout(resolve, 300);
     socket.once("data", () => {

@@ -25,10 +25,17 @@ export interface TestServer {
 export const TEST_LIMITS = { batchMaxItems: 1_000, watchMaxIds: 50 } as const;
 export const TEST_DEADLINES = { defaultMs: 10_000, maxMs: 60_000 } as const;
 export const TEST_SECRET = "a-test-secret-that-is-at-least-32-bytes-long";
-export const TEST_AUTH: AuthConfig = { key: { kind: "secret", secret: TEST_SECRET }, issuer: "test-issuer", audience: "test-audience" };
+export const TEST_AUTH: AuthConfig = {
+  key: { kind: "secret", secret: TEST_SECRET },
+  issuer: "test-issuer",
+  audience: "test-audience",
+};
 
 /** A token the test servers accept, with these scopes (default: read and write). */
-export function testToken(scopes: readonly string[] = [SCOPES.read, SCOPES.write], options: { expiresIn?: string } = {}): Promise<string> {
+export function testToken(
+  scopes: readonly string[] = [SCOPES.read, SCOPES.write],
+  options: { expiresIn?: string } = {},
+): Promise<string> {
   return signToken(TEST_SECRET, TEST_AUTH, scopes, options);
 }
 
@@ -39,7 +46,9 @@ export async function startTestServer(
   listenOn = "127.0.0.1:0",
 ): Promise<TestServer> {
   const logs: Record<string, unknown>[] = [];
-  const logger = createLogger("info", { write: (line: string) => void logs.push(JSON.parse(line) as Record<string, unknown>) });
+  const logger = createLogger("info", {
+    write: (line: string) => void logs.push(JSON.parse(line) as Record<string, unknown>),
+  });
   const app = await createServer({
     database: database.handle,
     logger,
@@ -76,7 +85,10 @@ export async function startTestServer(
  * describe block, both closed after them. Read `suite.server` and
  * `suite.database` inside tests (they are set in beforeAll).
  */
-export function serveForSuite(backend: TestBackend, overrides: Partial<ServerDeps> = {}): { readonly server: TestServer; readonly database: TestDatabase } {
+export function serveForSuite(
+  backend: TestBackend,
+  overrides: Partial<ServerDeps> = {},
+): { readonly server: TestServer; readonly database: TestDatabase } {
   const suite = {} as { server: TestServer; database: TestDatabase };
   beforeAll(async () => {
     suite.database = await backend.open();

@@ -58,7 +58,7 @@ export function updatesReader(stream: AsyncIterable<PriceUpdate>) {
           setTimeout(resolve, 50);
         });
       }
-      if (failure !== undefined && received.length < count) throw failure;
+      if (failure !== undefined && received.length < count) throw failure as Error;
       return received.slice(0, count);
     },
   };

@@ -37,11 +37,27 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
       upstream.on("close", () => sockets.delete(upstream));
       upstream.on("error", () => upstream.destroy());
       client.pipe(upstream);
-      // Replies are written in order, each held back by the latency in force when it came.
+      // Replies are written in order, each held back by the latency in force when it came
+      // (and never ahead of one that came before it: the bytes of one stream stay in order).
+      const held: { chunk: Buffer; at: number }[] = [];
+      let timer: NodeJS.Timeout | undefined;
+      const release = () => {
+        timer = undefined;
+        while (held.length > 0 && (held[0] as { at: number }).at <= Date.now()) {
+          const { chunk } = held.shift() as { chunk: Buffer };
+          if (!client.destroyed) client.write(chunk);
+        }
+        if (held.length > 0) timer = setTimeout(release, (held[0] as { at: number }).at - Date.now());
+      };
       upstream.on("data", (chunk: Buffer) => {
-        if (latencyMs === 0) client.write(chunk);
-        else setTimeout(() => client.destroyed || client.write(chunk), latencyMs);
+        if (latencyMs === 0 && held.length === 0) {
+          client.write(chunk);
+          return;
+        }
+        held.push({ chunk, at: Date.now() + latencyMs });
+        if (timer === undefined) release();
       });
+      upstream.on("close", () => clearTimeout(timer));
       client.resume();
       client.on("close", () => upstream.destroy());
       upstream.on("close", () => client.destroy());

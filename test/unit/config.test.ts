@@ -2,13 +2,32 @@ import { ConfigError, loadConfig } from "../../src/config";
 
 test("defaults give a loopback server on the embedded database", () => {
   const config = loadConfig({});
-  expect(config).toMatchObject({ host: "127.0.0.1", port: 50051, databaseUrl: undefined, dataDir: ".data", reflection: true });
+  expect(config).toMatchObject({
+    host: "127.0.0.1",
+    port: 50051,
+    databaseUrl: undefined,
+    dataDir: ".data",
+    reflection: true,
+  });
   expect(Object.isFrozen(config)).toBe(true);
 });
 
 test("values are read from the environment", () => {
-  const config = loadConfig({ HOST: "0.0.0.0", ALLOW_INSECURE: "true", PORT: "6000", DATABASE_URL: "postgres://u@db:5432/x", REFLECTION: "false", LOG_LEVEL: "debug" });
-  expect(config).toMatchObject({ host: "0.0.0.0", port: 6000, databaseUrl: "postgres://u@db:5432/x", reflection: false, logLevel: "debug" });
+  const config = loadConfig({
+    HOST: "0.0.0.0",
+    ALLOW_INSECURE: "true",
+    PORT: "6000",
+    DATABASE_URL: "postgres://u@db:5432/x",
+    REFLECTION: "false",
+    LOG_LEVEL: "debug",
+  });
+  expect(config).toMatchObject({
+    host: "0.0.0.0",
+    port: 6000,
+    databaseUrl: "postgres://u@db:5432/x",
+    reflection: false,
+    logLevel: "debug",
+  });
 });
 
 test("one error names every bad variable and never echoes a database URL", () => {

@@ -27,16 +27,30 @@ test("verifies with the published keys and follows a rotation", async () => {
   try {
     const verifier = createTokenVerifier({ ...AUTH, key: { kind: "jwks", url } }, { jwksCooldownMs: 0 });
     const sign = (pair: Awaited<ReturnType<typeof keyPair>>, scope: string) =>
-      new SignJWT({ scope }).setProtectedHeader({ alg: pair.alg, kid: pair.kid }).setIssuer(AUTH.issuer).setAudience(AUTH.audience).setExpirationTime("5m").sign(pair.privateKey);
+      new SignJWT({ scope })
+        .setProtectedHeader({ alg: pair.alg, kid: pair.kid })
+        .setIssuer(AUTH.issuer)
+        .setAudience(AUTH.audience)
+        .setExpirationTime("5m")
+        .sign(pair.privateKey);
 
-    expect(await verifier.verify(await sign(first, "products:read"))).toMatchObject({ scopes: new Set(["products:read"]) });
+    expect(await verifier.verify(await sign(first, "products:read"))).toMatchObject({
+      scopes: new Set(["products:read"]),
+    });
     // Not yet published: refused.
     expect(await verifier.verify(await sign(second, "products:write"))).toBeUndefined();
     published = [first.jwk, second.jwk];
-    expect(await verifier.verify(await sign(second, "products:write"))).toMatchObject({ scopes: new Set(["products:write"]) });
+    expect(await verifier.verify(await sign(second, "products:write"))).toMatchObject({
+      scopes: new Set(["products:write"]),
+    });
     expect(fetches).toBeGreaterThanOrEqual(2);
     // A token whose header asks for HS256 cannot use a published key as a secret.
-    const forged = await new SignJWT({ scope: "products:write" }).setProtectedHeader({ alg: "HS256", kid: "key-1" }).setIssuer(AUTH.issuer).setAudience(AUTH.audience).setExpirationTime("5m").sign(new TextEncoder().encode(JSON.stringify(first.jwk)));
+    const forged = await new SignJWT({ scope: "products:write" })
+      .setProtectedHeader({ alg: "HS256", kid: "key-1" })
+      .setIssuer(AUTH.issuer)
+      .setAudience(AUTH.audience)
+      .setExpirationTime("5m")
+      .sign(new TextEncoder().encode(JSON.stringify(first.jwk)));
     expect(await verifier.verify(forged)).toBeUndefined();
   } finally {
     server.close();

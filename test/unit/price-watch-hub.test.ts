@@ -11,7 +11,10 @@ test("a subscriber's queue keeps only the latest price per product, in first-que
   hub.publish(change("b", 5));
   hub.publish(change("a", 1001));
   const updates = await subscription.next(new AbortController().signal);
-  expect(updates.map((u) => [u.id, u.price])).toEqual([["a", 1001], ["b", 5]]);
+  expect(updates.map((u) => [u.id, u.price])).toEqual([
+    ["a", 1001],
+    ["b", 5],
+  ]);
 });
 
 test("a change heard after watching wins over the initial read", async () => {
@@ -21,7 +24,10 @@ test("a change heard after watching wins over the initial read", async () => {
   hub.publish(change("a", 2)); // committed after the id was watched, before the read returned
   subscription.offerInitial([change("a", 1), change("b", 7)]);
   const updates = await subscription.next(new AbortController().signal);
-  expect(updates.map((u) => [u.id, u.price])).toEqual([["a", 2], ["b", 7]]);
+  expect(updates.map((u) => [u.id, u.price])).toEqual([
+    ["a", 2],
+    ["b", 7],
+  ]);
 });
 
 test("only watchers of a product hear its changes; closing forgets everything", async () => {

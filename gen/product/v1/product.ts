@@ -62,6 +62,14 @@ export interface CreateProductRequest {
   categoryId: string;
   /** Free-form labels: at most 32, each 1 to 50 characters. */
   tags: string[];
+  /**
+   * An idempotency key (AIP-155): a UUID the client makes once per logical
+   * write and sends again on every retry of it, or empty for none. See
+   * "Idempotency keys" on ProductService. In BatchCreateProducts the first
+   * item's key names the whole batch, and every later item leaves it empty
+   * or repeats it.
+   */
+  requestId: string;
 }
 
 /** ListProductsRequest selects the products to stream and the page to start at. */
@@ -107,6 +115,12 @@ export interface BatchCreateResponse {
 export interface DeleteProductRequest {
   /** The product's id: a UUID. */
   id: string;
+  /**
+   * An idempotency key (AIP-155), or empty for none: see "Idempotency keys"
+   * on ProductService. A retried delete with the key of one that succeeded
+   * returns OK again rather than NOT_FOUND.
+   */
+  requestId: string;
 }
 
 /** UpdatePriceRequest names a product and its new price. */
@@ -115,6 +129,11 @@ export interface UpdatePriceRequest {
   id: string;
   /** The new price: finite and not negative. */
   price: number;
+  /**
+   * An idempotency key (AIP-155), or empty for none: see "Idempotency keys"
+   * on ProductService.
+   */
+  requestId: string;
 }
 
 /** UpdatePriceResponse carries the product after its price changed. */
@@ -364,7 +383,7 @@ export const GetProductRequest: MessageFns<GetProductRequest> = {
 };
 
 function createBaseCreateProductRequest(): CreateProductRequest {
-  return { name: "", price: 0, categoryId: "", tags: [] };
+  return { name: "", price: 0, categoryId: "", tags: [], requestId: "" };
 }
 
 export const CreateProductRequest: MessageFns<CreateProductRequest> = {
@@ -380,6 +399,9 @@ export const CreateProductRequest: MessageFns<CreateProductRequest> = {
     }
     for (const v of message.tags) {
       writer.uint32(34).string(v!);
+    }
+    if (message.requestId !== "") {
+      writer.uint32(42).string(message.requestId);
     }
     return writer;
   },
@@ -429,6 +451,14 @@ export const CreateProductRequest: MessageFns<CreateProductRequest> = {
             message.tags.push(reader.string());
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.requestId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -451,6 +481,11 @@ export const CreateProductRequest: MessageFns<CreateProductRequest> = {
         ? globalThis.String(object.category_id)
         : "",
       tags: globalThis.Array.isArray(object?.tags) ? object.tags.map((e: any) => globalThis.String(e)) : [],
+      requestId: isSet(object.requestId)
+        ? globalThis.String(object.requestId)
+        : isSet(object.request_id)
+        ? globalThis.String(object.request_id)
+        : "",
     };
   },
 
@@ -468,6 +503,9 @@ export const CreateProductRequest: MessageFns<CreateProductRequest> = {
     if (message.tags?.length) {
       obj.tags = message.tags;
     }
+    if (message.requestId !== "") {
+      obj.requestId = message.requestId;
+    }
     return obj;
   },
 
@@ -480,6 +518,7 @@ export const CreateProductRequest: MessageFns<CreateProductRequest> = {
     message.price = object.price ?? 0;
     message.categoryId = object.categoryId ?? "";
     message.tags = object.tags?.map((e) => e) || [];
+    message.requestId = object.requestId ?? "";
     return message;
   },
 };
@@ -869,13 +908,16 @@ export const BatchCreateResponse: MessageFns<BatchCreateResponse> = {
 };
 
 function createBaseDeleteProductRequest(): DeleteProductRequest {
-  return { id: "" };
+  return { id: "", requestId: "" };
 }
 
 export const DeleteProductRequest: MessageFns<DeleteProductRequest> = {
   encode(message: DeleteProductRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.id !== "") {
       writer.uint32(10).string(message.id);
+    }
+    if (message.requestId !== "") {
+      writer.uint32(18).string(message.requestId);
     }
     return writer;
   },
@@ -901,6 +943,14 @@ export const DeleteProductRequest: MessageFns<DeleteProductRequest> = {
             message.id = reader.string();
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.requestId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -914,13 +964,23 @@ export const DeleteProductRequest: MessageFns<DeleteProductRequest> = {
   },
 
   fromJSON(object: any): DeleteProductRequest {
-    return { id: isSet(object.id) ? globalThis.String(object.id) : "" };
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      requestId: isSet(object.requestId)
+        ? globalThis.String(object.requestId)
+        : isSet(object.request_id)
+        ? globalThis.String(object.request_id)
+        : "",
+    };
   },
 
   toJSON(message: DeleteProductRequest): unknown {
     const obj: any = {};
     if (message.id !== "") {
       obj.id = message.id;
+    }
+    if (message.requestId !== "") {
+      obj.requestId = message.requestId;
     }
     return obj;
   },
@@ -931,12 +991,13 @@ export const DeleteProductRequest: MessageFns<DeleteProductRequest> = {
   fromPartial(object: DeepPartial<DeleteProductRequest>): DeleteProductRequest {
     const message = createBaseDeleteProductRequest();
     message.id = object.id ?? "";
+    message.requestId = object.requestId ?? "";
     return message;
   },
 };
 
 function createBaseUpdatePriceRequest(): UpdatePriceRequest {
-  return { id: "", price: 0 };
+  return { id: "", price: 0, requestId: "" };
 }
 
 export const UpdatePriceRequest: MessageFns<UpdatePriceRequest> = {
@@ -946,6 +1007,9 @@ export const UpdatePriceRequest: MessageFns<UpdatePriceRequest> = {
     }
     if (message.price !== 0) {
       writer.uint32(17).double(message.price);
+    }
+    if (message.requestId !== "") {
+      writer.uint32(26).string(message.requestId);
     }
     return writer;
   },
@@ -979,6 +1043,14 @@ export const UpdatePriceRequest: MessageFns<UpdatePriceRequest> = {
             message.price = reader.double();
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.requestId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -995,6 +1067,11 @@ export const UpdatePriceRequest: MessageFns<UpdatePriceRequest> = {
     return {
       id: isSet(object.id) ? globalThis.String(object.id) : "",
       price: isSet(object.price) ? globalThis.Number(object.price) : 0,
+      requestId: isSet(object.requestId)
+        ? globalThis.String(object.requestId)
+        : isSet(object.request_id)
+        ? globalThis.String(object.request_id)
+        : "",
     };
   },
 
@@ -1006,6 +1083,9 @@ export const UpdatePriceRequest: MessageFns<UpdatePriceRequest> = {
     if (message.price !== 0) {
       obj.price = floatToJson(message.price);
     }
+    if (message.requestId !== "") {
+      obj.requestId = message.requestId;
+    }
     return obj;
   },
 
@@ -1016,6 +1096,7 @@ export const UpdatePriceRequest: MessageFns<UpdatePriceRequest> = {
     const message = createBaseUpdatePriceRequest();
     message.id = object.id ?? "";
     message.price = object.price ?? 0;
+    message.requestId = object.requestId ?? "";
     return message;
   },
 };
@@ -1097,6 +1178,24 @@ export const UpdatePriceResponse: MessageFns<UpdatePriceResponse> = {
  * valid token a call gets UNAUTHENTICATED; with one that lacks the scope,
  * PERMISSION_DENIED. A call that outlives its deadline gets DEADLINE_EXCEEDED;
  * a call made while the database is unreachable gets UNAVAILABLE.
+ *
+ * Errors: besides its code and message, every error the service raises
+ * carries a google.rpc.Status in the `grpc-status-details-bin` trailer with
+ * a google.rpc.ErrorInfo (domain "product.v1", and a stable `reason` such as
+ * "INVALID_FIELD", "PRODUCT_NOT_FOUND" or "DATABASE_UNAVAILABLE"), and every
+ * INVALID_ARGUMENT a google.rpc.BadRequest whose field violations name each
+ * offending field by its proto path (e.g. `items[499].price`).
+ *
+ * Idempotency keys: CreateProduct, DeleteProduct, UpdatePrice and
+ * BatchCreateProducts take an optional `request_id` (a UUID). A write that
+ * succeeds is recorded with its key and its answer for a retention window
+ * (24 hours by default) shared by every replica. A request repeated with the
+ * same key within the window, by a retry or by several racing at once, is
+ * answered with the original answer and writes nothing again; the same key
+ * with a different request is INVALID_ARGUMENT (reason
+ * "REQUEST_ID_REUSED"): a new request needs a new key. A write that fails
+ * records nothing, so its retry runs again. Reads are marked
+ * NO_SIDE_EFFECTS: safe to retry at will.
  */
 export type ProductServiceDefinition = typeof ProductServiceDefinition;
 export const ProductServiceDefinition = {
@@ -1115,7 +1214,7 @@ export const ProductServiceDefinition = {
       requestStream: false,
       responseType: Product as typeof Product,
       responseStream: false,
-      options: {},
+      options: { idempotencyLevel: "NO_SIDE_EFFECTS" },
     },
     /**
      * CreateProduct stores a new product and returns it as stored, with its
@@ -1150,8 +1249,8 @@ export const ProductServiceDefinition = {
     },
     /**
      * ListProducts streams products in a stable order (by `created_at`, then
-     * `id`), read from a database cursor so the server never holds the whole
-     * result in memory.
+     * `id`), read in pages of rows that are fetched as the client takes them,
+     * so the server never holds the whole result in memory.
      *
      * `page_size` 0 streams every matching product. A positive `page_size`
      * streams at most that many; when more remain, the trailing metadata
@@ -1167,15 +1266,24 @@ export const ProductServiceDefinition = {
       requestStream: false,
       responseType: Product as typeof Product,
       responseStream: true,
-      options: {},
+      options: { idempotencyLevel: "NO_SIDE_EFFECTS" },
     },
     /**
      * BatchCreateProducts stores every product the client streams, all or
      * nothing, in one transaction, once the client half-closes.
      *
+     * The response repeats every product stored, and must fit in one gRPC
+     * message of at most 4 MiB (the default limit of every gRPC client): a
+     * batch whose response would be larger is refused before it commits, and
+     * should be sent as several smaller batches. About 45,000 products with
+     * short names and a tag fit in one batch; about 2,150 of the largest.
+     *
      * Status codes: OK; INVALID_ARGUMENT naming the index of the first invalid
-     * item, or when the stream holds more items than the server's cap; CANCELLED
-     * when the client cancels. On any error nothing is written.
+     * item, when the stream holds more items than the server's cap, when the
+     * response would exceed the message limit (reason
+     * "BATCH_RESPONSE_TOO_LARGE"), or when a later item's `request_id` differs
+     * from the first's; CANCELLED when the client cancels. On any error nothing
+     * is written.
      */
     batchCreateProducts: {
       name: "BatchCreateProducts",
@@ -1206,7 +1314,7 @@ export const ProductServiceDefinition = {
       requestStream: true,
       responseType: PriceUpdate as typeof PriceUpdate,
       responseStream: true,
-      options: {},
+      options: { idempotencyLevel: "NO_SIDE_EFFECTS" },
     },
     /**
      * UpdatePrice sets the price of one product and returns the product as
@@ -1253,8 +1361,8 @@ export interface ProductServiceImplementation<CallContextExt = {}> {
   deleteProduct(request: DeleteProductRequest, context: CallContext & CallContextExt): Promise<DeepPartial<Empty>>;
   /**
    * ListProducts streams products in a stable order (by `created_at`, then
-   * `id`), read from a database cursor so the server never holds the whole
-   * result in memory.
+   * `id`), read in pages of rows that are fetched as the client takes them,
+   * so the server never holds the whole result in memory.
    *
    * `page_size` 0 streams every matching product. A positive `page_size`
    * streams at most that many; when more remain, the trailing metadata
@@ -1272,9 +1380,18 @@ export interface ProductServiceImplementation<CallContextExt = {}> {
    * BatchCreateProducts stores every product the client streams, all or
    * nothing, in one transaction, once the client half-closes.
    *
+   * The response repeats every product stored, and must fit in one gRPC
+   * message of at most 4 MiB (the default limit of every gRPC client): a
+   * batch whose response would be larger is refused before it commits, and
+   * should be sent as several smaller batches. About 45,000 products with
+   * short names and a tag fit in one batch; about 2,150 of the largest.
+   *
    * Status codes: OK; INVALID_ARGUMENT naming the index of the first invalid
-   * item, or when the stream holds more items than the server's cap; CANCELLED
-   * when the client cancels. On any error nothing is written.
+   * item, when the stream holds more items than the server's cap, when the
+   * response would exceed the message limit (reason
+   * "BATCH_RESPONSE_TOO_LARGE"), or when a later item's `request_id` differs
+   * from the first's; CANCELLED when the client cancels. On any error nothing
+   * is written.
    */
   batchCreateProducts(
     request: AsyncIterable<CreateProductRequest>,
@@ -1339,8 +1456,8 @@ export interface ProductServiceClient<CallOptionsExt = {}> {
   deleteProduct(request: DeepPartial<DeleteProductRequest>, options?: CallOptions & CallOptionsExt): Promise<Empty>;
   /**
    * ListProducts streams products in a stable order (by `created_at`, then
-   * `id`), read from a database cursor so the server never holds the whole
-   * result in memory.
+   * `id`), read in pages of rows that are fetched as the client takes them,
+   * so the server never holds the whole result in memory.
    *
    * `page_size` 0 streams every matching product. A positive `page_size`
    * streams at most that many; when more remain, the trailing metadata
@@ -1358,9 +1475,18 @@ export interface ProductServiceClient<CallOptionsExt = {}> {
    * BatchCreateProducts stores every product the client streams, all or
    * nothing, in one transaction, once the client half-closes.
    *
+   * The response repeats every product stored, and must fit in one gRPC
+   * message of at most 4 MiB (the default limit of every gRPC client): a
+   * batch whose response would be larger is refused before it commits, and
+   * should be sent as several smaller batches. About 45,000 products with
+   * short names and a tag fit in one batch; about 2,150 of the largest.
+   *
    * Status codes: OK; INVALID_ARGUMENT naming the index of the first invalid
-   * item, or when the stream holds more items than the server's cap; CANCELLED
-   * when the client cancels. On any error nothing is written.
+   * item, when the stream holds more items than the server's cap, when the
+   * response would exceed the message limit (reason
+   * "BATCH_RESPONSE_TOO_LARGE"), or when a later item's `request_id` differs
+   * from the first's; CANCELLED when the client cancels. On any error nothing
+   * is written.
    */
   batchCreateProducts(
     request: AsyncIterable<DeepPartial<CreateProductRequest>>,

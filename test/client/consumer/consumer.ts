@@ -1,6 +1,12 @@
 // Another service's code, as it would use the client: compiled (never run) by
 // test/client/consumer.test.ts against the package's "./client" entry.
-import { createProductClient, ProductClientError, Status, type Product, type ProductClient } from "product-service/client";
+import {
+  createProductClient,
+  ProductClientError,
+  Status,
+  type Product,
+  type ProductClient,
+} from "product-service/client";
 
 export async function priceOf(products: ProductClient, id: string): Promise<number | undefined> {
   const product: Product | null = await products.getProduct(id, { deadline: 250 });
@@ -15,7 +21,10 @@ export async function namesIn(products: ProductClient, category: string): Promis
 
 export async function create(products: ProductClient): Promise<string> {
   try {
-    const created = await products.createProduct({ name: "Mug", price: 3, categoryId: "kitchen", tags: [] }, { requestId: "abc" });
+    const created = await products.createProduct(
+      { name: "Mug", price: 3, categoryId: "kitchen", tags: [] },
+      { requestId: "abc" },
+    );
     return created.id;
   } catch (error) {
     if (error instanceof ProductClientError && error.code === Status.INVALID_ARGUMENT) return error.details;
@@ -24,7 +33,12 @@ export async function create(products: ProductClient): Promise<string> {
 }
 
 export function connect(token: string): ProductClient {
-  return createProductClient({ address: "products.internal:443", tls: {}, tokenProvider: () => token, defaultDeadlineMs: 2_000 });
+  return createProductClient({
+    address: "products.internal:443",
+    tls: {},
+    tokenProvider: () => token,
+    defaultDeadlineMs: 2_000,
+  });
 }
 
 export async function mistakes(products: ProductClient): Promise<void> {

@@ -15,11 +15,16 @@ export interface ServerProcess {
   readonly exited: Promise<number | null>;
 }
 
-export async function startServerProcess(env: Record<string, string>, options: { fileLimit?: number } = {}): Promise<ServerProcess> {
+export async function startServerProcess(
+  env: Record<string, string>,
+  options: { fileLimit?: number } = {},
+): Promise<ServerProcess> {
   const entry = [process.execPath, path.join(__dirname, "run-ts.cjs"), path.join(PROJECT_ROOT, "src/main.ts")];
   // A file-descriptor limit is set by the shell, which then becomes the server (exec).
   const [command, args] =
-    options.fileLimit === undefined ? [entry[0] as string, entry.slice(1)] : ["sh", ["-c", `ulimit -n ${options.fileLimit} && exec "$@"`, "sh", ...entry]];
+    options.fileLimit === undefined
+      ? [entry[0] as string, entry.slice(1)]
+      : ["sh", ["-c", `ulimit -n ${options.fileLimit} && exec "$@"`, "sh", ...entry]];
   const child = spawn(command, args, {
     cwd: PROJECT_ROOT,
     env: { ...process.env, HOST: "127.0.0.1", PORT: "0", LOG_LEVEL: "info", ...env },
@@ -28,9 +33,9 @@ export async function startServerProcess(env: Record<string, string>, options: {
   const exited = once(child, "exit").then(([code]) => code as number | null);
   const logs: Record<string, unknown>[] = [];
   let stderr = "";
-  child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+  child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
   const port = await new Promise<number>((resolve, reject) => {
-    readline.createInterface({ input: child.stdout! }).on("line", (line) => {
+    readline.createInterface({ input: child.stdout }).on("line", (line) => {
       try {
         const entry = JSON.parse(line) as Record<string, unknown>;
         logs.push(entry);

@@ -13,7 +13,8 @@ const client = createClient(ProductServiceDefinition, createChannel(address), {
 });
 
 async function* items(): AsyncGenerator<CreateProductRequest> {
-  for (let i = 0; i < Number(count); i += 1) yield { name: `stalled ${i}`, price: 1, categoryId: category, tags: [] };
+  for (let i = 0; i < Number(count); i += 1)
+    yield { name: `stalled ${i}`, price: 1, categoryId: category, tags: [], requestId: "" };
   process.stdout.write("sent\n");
   if (mode === "stall") await new Promise(() => undefined);
 }

@@ -5,6 +5,7 @@
 // and nothing else (src/db/postgres.ts); its writes run on the connection
 // they are given (idempotency-repo.ts opens it); point reads coalesced across
 // calls belong to no one call and run on the shared pool.
+import { randomUUID } from "node:crypto";
 import { and, asc, eq, sql, type SQL } from "drizzle-orm";
 import type { CallConnection, DatabaseHandle, WorkScope } from "../db/client";
 import { products, type ProductRow } from "../db/schema";
@@ -48,32 +49,9 @@ export interface ProductRepoOptions {
 
 export type ProductRepo = ReturnType<typeof createProductRepo>;
 
-/** A products row as the raw INSERT below returns it: created_at as epoch milliseconds, which every driver reads as a number. */
-interface InsertedRow {
-  id: string;
-  name: string;
-  price: number;
-  category: string;
-  in_stock: boolean;
-  created_at_ms: number;
-  tags: string[];
-}
-
 /** A text[] literal, every element quoted: '{"a b","q\\"uote"}'. Unnest cannot take an array of arrays. */
 function arrayLiteral(values: readonly string[]): string {
   return `{${values.map((value) => `"${value.replace(/[\\"]/g, "\\$&")}"`).join(",")}}`;
-}
-
-function fromInsertedRow(row: InsertedRow): ProductRow {
-  return {
-    id: row.id,
-    name: row.name,
-    price: row.price,
-    category: row.category,
-    inStock: row.in_stock,
-    createdAt: new Date(row.created_at_ms),
-    tags: row.tags,
-  };
 }
 
 export function createProductRepo(database: DatabaseHandle, options: ProductRepoOptions = {}) {
@@ -140,27 +118,47 @@ export function createProductRepo(database: DatabaseHandle, options: ProductRepo
      * Inserts every product and returns the rows in the order given; run it in
      * a transaction, so that a call stopped before COMMIT keeps nothing. Each
      * chunk is one INSERT … SELECT FROM unnest() with one array parameter per
-     * column: four parameters however many rows, so neither Drizzle nor the
+     * column: five parameters however many rows, so neither Drizzle nor the
      * driver builds and binds thousands of them (which cost more CPU than the
-     * insert itself).
+     * insert itself). Nothing comes back from the database: the ids are made
+     * here, and every row of a transaction gets the same created_at (now(),
+     * the transaction's start), read once; the other columns are what was
+     * sent. So the rows returned are the rows stored, with no row order to
+     * trust and no rows to ship back and parse.
      */
     async createMany(items: readonly NewProduct[], tx: CallConnection, signal: AbortSignal): Promise<ProductRow[]> {
+      if (items.length === 0) return [];
+      const [now] = await tx.rows<{ created_at_ms: number }>(
+        // The column keeps milliseconds (precision 3): round as it does.
+        sql`SELECT (extract(epoch FROM now()::timestamptz(3)) * 1000)::float8 AS created_at_ms`,
+      );
+      const createdAt = new Date((now as { created_at_ms: number }).created_at_ms);
       const created: ProductRow[] = [];
       for (let start = 0; start < items.length; start += insertChunkSize) {
         signal.throwIfAborted();
         const chunk = items.slice(start, start + insertChunkSize);
-        const rows = await tx.rows<InsertedRow>(sql`
-          INSERT INTO ${products} (name, price, category, tags)
-          SELECT item.name, item.price, item.category, item.tags::text[]
+        const ids = chunk.map(() => randomUUID());
+        await tx.rows(sql`
+          INSERT INTO ${products} (id, name, price, category, in_stock, tags)
+          SELECT item.id, item.name, item.price, item.category, true, item.tags::text[]
           FROM unnest(
+            ${sql.param(ids)}::uuid[],
             ${sql.param(chunk.map((item) => item.name))}::text[],
             ${sql.param(chunk.map((item) => item.price))}::float8[],
             ${sql.param(chunk.map((item) => item.category))}::text[],
             ${sql.param(chunk.map((item) => arrayLiteral(item.tags)))}::text[]
-          ) WITH ORDINALITY AS item(name, price, category, tags, position)
-          ORDER BY item.position
-          RETURNING id, name, price, category, in_stock, (extract(epoch FROM created_at) * 1000)::float8 AS created_at_ms, tags`);
-        for (const row of rows) created.push(fromInsertedRow(row));
+          ) AS item(id, name, price, category, tags)`);
+        chunk.forEach((item, index) =>
+          created.push({
+            id: ids[index] as string,
+            name: item.name,
+            price: item.price,
+            category: item.category,
+            inStock: true,
+            createdAt,
+            tags: [...item.tags],
+          }),
+        );
       }
       return created;
     },

@@ -3,6 +3,8 @@
 // domain errors; src/middleware/errors.ts turns those into status codes.
 import type { CallContext } from "nice-grpc-common";
 import type { CallScopeContext } from "../middleware/call-scope";
+import { withEncoding } from "../transport/encoded-responses";
+import { messageBatch } from "../transport/message-batch";
 import { Empty } from "../../gen/google/protobuf/empty";
 import {
   BatchCreateResponse,
@@ -161,15 +163,15 @@ export function createProductService(deps: ProductServiceDeps) {
       let sent = 0;
       let last: ProductRow | undefined;
       for await (const batch of products.listInBatches({ category: filter.category, after, limit }, context.call)) {
-        for (const row of batch) {
-          if (pageSize !== undefined && sent === pageSize) {
-            context.trailer.set(NEXT_PAGE_TOKEN_KEY, pageTokens.encode(last as ProductRow, filter));
-            return;
-          }
-          // nice-grpc waits for the transport to drain before asking for the next row.
-          yield toProduct(row);
-          sent += 1;
-          last = row;
+        const rows = pageSize === undefined ? batch : batch.slice(0, pageSize - sent);
+        // The rows of one query go out as one batch (src/transport/message-batch.ts):
+        // the transport writes them one by one, waiting whenever the client is behind.
+        if (rows.length > 0) yield messageBatch(rows.map(toProduct));
+        sent += rows.length;
+        last = rows[rows.length - 1] ?? last;
+        if (rows.length < batch.length) {
+          context.trailer.set(NEXT_PAGE_TOKEN_KEY, pageTokens.encode(last as ProductRow, filter));
+          return;
         }
       }
     },
@@ -206,12 +208,10 @@ export function createProductService(deps: ProductServiceDeps) {
       const write = async (tx: CallConnection) => {
         const rows = await products.createMany(items, tx, call.signal);
         const response = { products: rows.map(toProduct), createdCount: rows.length };
-        checkResponseSize(
-          codec.encode(response).length,
-          rows.length,
-          limits.batchMaxResponseBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
-        );
-        return response;
+        const bytes = codec.encode(response);
+        checkResponseSize(bytes.length, rows.length, limits.batchMaxResponseBytes ?? DEFAULT_MAX_MESSAGE_BYTES);
+        // The transport sends these bytes rather than encoding the response again.
+        return withEncoding(response, bytes);
       };
       return call.guard(() => writes.run(call, key, codec, write, "transaction"));
     },

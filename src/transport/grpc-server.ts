@@ -19,7 +19,9 @@ import type { CompatServiceDefinition, ServiceImplementation } from "nice-grpc";
 import { composeServerMiddleware, type ServerMiddleware } from "nice-grpc-common";
 import type { MethodInfo } from "./call-scope";
 import { parseGrpcTimeout, type ParsedTimeout } from "./grpc-timeout";
-import { createMethodHandler, normalizeServiceDefinition, type AnyMethod } from "./nice-grpc-internals";
+import { encodingOf } from "./encoded-responses";
+import { createMethodHandler } from "./method-handlers";
+import { normalizeServiceDefinition, type AnyMethod } from "./nice-grpc-internals";
 import { strictDeserializer, type MessageDecoder } from "./strict-decode";
 
 export interface IncomingStream {
@@ -186,7 +188,8 @@ export function createGrpcServer(options: GrpcServerOptions): GrpcServer {
 
 /**
  * grpc-js's form of a method. Responses are handed to grpc-js as a Buffer
- * over the encoder's own bytes, not a copy of them (nice-grpc copies).
+ * over the encoder's own bytes, not a copy of them (nice-grpc copies); a
+ * response its handler already encoded is sent as those bytes (encoded-responses.ts).
  */
 function toGrpcJsMethod(
   method: AnyMethod,
@@ -199,7 +202,7 @@ function toGrpcJsMethod(
     responseStream: method.responseStream,
     requestSerialize: (value) => asBuffer(method.requestSerialize(value)),
     requestDeserialize: deserialize ?? ((bytes): unknown => method.requestDeserialize(bytes)),
-    responseSerialize: (value) => asBuffer(method.responseSerialize(value)),
+    responseSerialize: (value) => asBuffer(encodingOf(value) ?? method.responseSerialize(value)),
     responseDeserialize: (bytes): unknown => method.responseDeserialize(bytes),
   };
 }

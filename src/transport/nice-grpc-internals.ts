@@ -4,27 +4,25 @@
 // service owns the grpc-js Server below them. They are marked @internal (no
 // type declarations ship), so their shapes are declared here, against the
 // pinned nice-grpc version; the integration tests exercise all four kinds.
+// (Server streaming has an adapter of its own: server-streaming-handler.ts.)
 /* eslint-disable @typescript-eslint/no-require-imports */
-import type { UntypedHandleCall } from "@grpc/grpc-js";
+import type { Metadata as GrpcMetadata, ServerWritableStream, StatusObject, UntypedHandleCall } from "@grpc/grpc-js";
 import type { MethodDefinition, CompatServiceDefinition, ServiceDefinition } from "nice-grpc";
-import type { ServerMiddleware } from "nice-grpc-common";
+import type { CallContext, Metadata, ServerMiddleware } from "nice-grpc-common";
 
 /** A method of any message types. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnyMethod = MethodDefinition<any, any, any, any>;
 
-type MethodImplementation = (...args: never[]) => unknown;
+export type MethodImplementation = (...args: never[]) => unknown;
 
-type HandlerFactory = (
+export type HandlerFactory = (
   definition: AnyMethod,
   implementation: MethodImplementation,
   middleware: ServerMiddleware<unknown, unknown> | undefined,
 ) => UntypedHandleCall;
 
 const unary = require("nice-grpc/lib/server/handleUnaryCall") as { createUnaryMethodHandler: HandlerFactory };
-const serverStreaming = require("nice-grpc/lib/server/handleServerStreamingCall") as {
-  createServerStreamingMethodHandler: HandlerFactory;
-};
 const clientStreaming = require("nice-grpc/lib/server/handleClientStreamingCall") as {
   createClientStreamingMethodHandler: HandlerFactory;
 };
@@ -34,21 +32,29 @@ const bidiStreaming = require("nice-grpc/lib/server/handleBidiStreamingCall") as
 const definitions = require("nice-grpc/lib/service-definitions") as {
   normalizeServiceDefinition: (definition: CompatServiceDefinition) => ServiceDefinition;
 };
+const callContext = require("nice-grpc/lib/server/createCallContext") as {
+  createCallContext: (call: ServerWritableStream<unknown, unknown>) => {
+    context: CallContext & { sendHeader(): void };
+    maybeCancel: { cancel?: (() => void) | undefined };
+  };
+};
+const errorStatus = require("nice-grpc/lib/server/createErrorStatusObject") as {
+  createErrorStatusObject: (path: string, error: unknown, trailer: GrpcMetadata) => Partial<StatusObject>;
+};
+const metadata = require("nice-grpc/lib/utils/convertMetadata") as {
+  convertMetadataToGrpcJs: (metadata: Metadata) => GrpcMetadata;
+};
 
 export const normalizeServiceDefinition = definitions.normalizeServiceDefinition;
+/** nice-grpc's CallContext for a grpc-js call, and the hook that aborts its signal when the client cancels. */
+export const createCallContext = callContext.createCallContext;
+/** The status nice-grpc sends for an error a handler threw (ServerError, AbortError, anything else). */
+export const createErrorStatusObject = errorStatus.createErrorStatusObject;
+export const convertMetadataToGrpcJs = metadata.convertMetadataToGrpcJs;
 
-/** The grpc-js handler of one method: nice-grpc's adapter for its call kind. */
-export function createMethodHandler(
-  definition: AnyMethod,
-  implementation: MethodImplementation,
-  middleware: ServerMiddleware<unknown, unknown> | undefined,
-): UntypedHandleCall {
-  const factory = definition.requestStream
-    ? definition.responseStream
-      ? bidiStreaming.createBidiStreamingMethodHandler
-      : clientStreaming.createClientStreamingMethodHandler
-    : definition.responseStream
-      ? serverStreaming.createServerStreamingMethodHandler
-      : unary.createUnaryMethodHandler;
-  return factory(definition, implementation, middleware);
-}
+/** nice-grpc's adapters from a grpc-js call to the middleware chain, by call kind. */
+export const niceGrpcHandlers = {
+  unary: unary.createUnaryMethodHandler,
+  clientStreaming: clientStreaming.createClientStreamingMethodHandler,
+  bidiStreaming: bidiStreaming.createBidiStreamingMethodHandler,
+};

@@ -48,6 +48,29 @@ describe.each(TEST_BACKENDS)("BatchCreateProducts on $name", (backend) => {
     expect(await productCount(suite.database.handle.db, "batch-ok")).toBe(600);
   });
 
+  test("each product the answer holds is the row stored, field for field", async () => {
+    // With values a text or array literal could mangle.
+    const items = Array.from({ length: CAP }, (_, i) => ({
+      ...newProduct(i, i % 2 === 0 ? "batch-exact" : ""),
+      name: `p${i} "quoted" \\back\\slash\t{braces}, commas ünïcödé 🙂`,
+      price: i === 7 ? 0 : 0.1 + i / 3,
+      tags: i % 3 === 0 ? [] : ['q"uote', "back\\slash", "NULL", "a,b", "{x}", `t${i}`],
+    }));
+    const { products } = await suite.server.client.batchCreateProducts(streamOf(items));
+    expect(new Set(products.map((p) => p.id)).size).toBe(items.length);
+    for (const [index, product] of products.entries()) {
+      expect(product).toMatchObject({
+        name: items[index]?.name,
+        price: items[index]?.price,
+        category: items[index]?.categoryId,
+        tags: items[index]?.tags,
+        inStock: true,
+      });
+    }
+    const stored = await Promise.all(products.map((p) => suite.server.client.getProduct({ id: p.id })));
+    expect(stored).toEqual(products);
+  });
+
   test("an empty stream creates nothing and says so", async () => {
     expect(await suite.server.client.batchCreateProducts(streamOf([]))).toEqual({ products: [], createdCount: 0 });
   });

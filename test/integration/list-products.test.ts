@@ -55,6 +55,17 @@ describe.each(TEST_BACKENDS)("ListProducts on $name", (backend) => {
     expect((await page({ category: "paged", pageSize: 25 })).next).toBeUndefined();
   });
 
+  test("a page that ends where the server's 1,000-row read ends still carries its token", async () => {
+    const created = await createInCategory("boundary", 1_001);
+    const first = await page({ category: "boundary", pageSize: 1_000 });
+    expect(first.products).toHaveLength(1_000);
+    expect(first.next).toEqual(expect.any(String));
+    const second = await page({ category: "boundary", pageSize: 1_000, pageToken: first.next });
+    expect(second.products).toHaveLength(1);
+    expect(second.next).toBeUndefined();
+    expect([...first.products, ...second.products].map((p) => p.id)).toEqual([...created].sort(order).map((p) => p.id));
+  });
+
   test("no category lists every product; an empty category lists only the uncategorised", async () => {
     await createInCategory("", 2);
     const everything = await page({ pageSize: 0 });

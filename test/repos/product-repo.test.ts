@@ -59,6 +59,8 @@ describe.each(TEST_BACKENDS)("product repo on $name", (backend) => {
       ),
     );
     expect(rows.map((row) => row.name)).toEqual(Array.from({ length: 10 }, (_, i) => `n${i}`));
+    // Across four INSERT chunks of three, each row returned is the row stored.
+    expect(await Promise.all(rows.map((row) => repo.getById(row.id)))).toEqual(rows);
     const [exact] = await inTransaction((tx) =>
       repo.createMany(
         [

@@ -1,0 +1,108 @@
+// The grpc-js handler of a server-streaming method. It does what nice-grpc's
+// own adapter (nice-grpc/lib/server/handleServerStreamingCall) does: run the
+// middleware chain and the implementation as one async generator, write each
+// message it yields, wait for grpc-js to drain when its buffer is full, and
+// end the call with the trailer or the error's status. Two differences, both
+// for messages per second:
+// - a yielded message batch (message-batch.ts) is written message by message
+//   here, so a page of messages crosses the chain's generators once;
+// - the implementation is the chain's last `next` as it is, not wrapped in
+//   one more generator layer that every message would resume.
+import type { ServerWritableStream, UntypedHandleCall } from "@grpc/grpc-js";
+import { isAbortError, throwIfAborted, waitForEvent } from "abort-controller-x";
+import type { CallContext, ServerMiddleware } from "nice-grpc-common";
+import { messagesOf } from "./message-batch";
+import {
+  convertMetadataToGrpcJs,
+  createCallContext,
+  createErrorStatusObject,
+  type AnyMethod,
+  type MethodImplementation,
+} from "./nice-grpc-internals";
+
+type StreamingImplementation = (request: unknown, context: CallContext) => AsyncGenerator<unknown, void, undefined>;
+type StreamingHandler = (request: unknown, context: CallContext) => AsyncGenerator<unknown, unknown, undefined>;
+
+export function createServerStreamingHandler(
+  definition: AnyMethod,
+  implementation: MethodImplementation,
+  middleware: ServerMiddleware<unknown, unknown> | undefined,
+): UntypedHandleCall {
+  const method = {
+    path: definition.path,
+    requestStream: definition.requestStream,
+    responseStream: definition.responseStream,
+    options: definition.options,
+  };
+  const implement = implementation as unknown as StreamingImplementation;
+  const next = (request: unknown, context: CallContext) => {
+    if (isAsyncIterable(request)) {
+      throw new Error("A middleware passed a request stream to next() of a server-streaming method");
+    }
+    return implement(request, context);
+  };
+  const handle: StreamingHandler =
+    middleware === undefined
+      ? next
+      : (request, context) =>
+          middleware<unknown, unknown>({ method, requestStream: false, request, responseStream: true, next }, context);
+
+  return (call: ServerWritableStream<unknown, unknown>) => {
+    const { context, maybeCancel } = createCallContext(call);
+
+    /** Writes one yielded item, a message or a batch of them, waiting for grpc-js to drain when it asks to. */
+    async function send(item: unknown): Promise<void> {
+      context.sendHeader();
+      const messages = messagesOf(item);
+      if (messages === undefined) {
+        if (!call.write(item)) await waitForEvent(context.signal, call, "drain");
+        return;
+      }
+      for (const message of messages) {
+        // A batch stops where the client went away, as a single message's
+        // drain does: the AbortError ends the handler (iterator.return()).
+        throwIfAborted(context.signal);
+        if (!call.write(message)) await waitForEvent(context.signal, call, "drain");
+      }
+    }
+
+    void Promise.resolve()
+      .then(async () => {
+        const iterator = handle(call.request, context);
+        try {
+          let result = await iterator.next();
+          for (;;) {
+            if (!result.done) {
+              try {
+                await send(result.value);
+              } catch (error) {
+                result = isAbortError(error) ? await iterator.return(undefined) : await iterator.throw(error);
+                continue;
+              }
+              result = await iterator.next();
+              continue;
+            }
+            if (result.value != null) {
+              result = await iterator.throw(
+                new Error("A server-streaming method returned a message instead of yielding it"),
+              );
+              continue;
+            }
+            break;
+          }
+        } finally {
+          maybeCancel.cancel = undefined;
+          context.sendHeader();
+        }
+      })
+      .then(
+        () => call.end(convertMetadataToGrpcJs(context.trailer)),
+        (error: unknown) =>
+          call.emit("error", createErrorStatusObject(definition.path, error, convertMetadataToGrpcJs(context.trailer))),
+      );
+  };
+}
+
+function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
+  return value != null && typeof value === "object" && Symbol.asyncIterator in value;
+}

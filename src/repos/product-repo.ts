@@ -10,6 +10,7 @@ import { and, asc, eq, sql, type SQL } from "drizzle-orm";
 import type { CallConnection, DatabaseHandle, WorkScope } from "../db/client";
 import { products, type ProductRow } from "../db/schema";
 import { createBatchLoader } from "./batch-loader";
+import { createWriteCoalescer } from "./write-coalescer";
 
 export type { ProductRow };
 
@@ -94,6 +95,53 @@ export function createProductRepo(database: DatabaseHandle, options: ProductRepo
       .prepare("products_delete"),
   );
 
+  /**
+   * One statement that inserts every product and returns the rows in the
+   * order given: INSERT … SELECT FROM unnest() with one array parameter per
+   * column, five parameters however many rows, so neither Drizzle nor the
+   * driver builds and binds thousands of them (which cost more CPU than the
+   * insert itself). Only the created_at every row got comes back (now(), the
+   * transaction's start): the ids are made here and the other columns are
+   * what was sent. So the rows returned are the rows stored, with no row
+   * order to trust and no rows to ship back and parse.
+   */
+  async function insertChunk(chunk: readonly NewProduct[], connection: CallConnection): Promise<ProductRow[]> {
+    if (chunk.length === 0) return [];
+    const ids = chunk.map(() => randomUUID());
+    const [clock] = await connection.rows<{ created_at_ms: number }>(sql`
+      WITH clock AS (SELECT now()::timestamptz(3) AS created_at),
+      inserted AS (
+        INSERT INTO ${products} (id, name, price, category, in_stock, tags, created_at)
+        SELECT item.id, item.name, item.price, item.category, true, item.tags::text[], clock.created_at
+        FROM unnest(
+          ${sql.param(ids)}::uuid[],
+          ${sql.param(chunk.map((item) => item.name))}::text[],
+          ${sql.param(chunk.map((item) => item.price))}::float8[],
+          ${sql.param(chunk.map((item) => item.category))}::text[],
+          ${sql.param(chunk.map((item) => arrayLiteral(item.tags)))}::text[]
+        ) AS item(id, name, price, category, tags), clock
+      )
+      -- The column keeps milliseconds (precision 3), as the cast above rounds.
+      SELECT (extract(epoch FROM created_at) * 1000)::float8 AS created_at_ms FROM clock`);
+    const createdAt = new Date((clock as { created_at_ms: number }).created_at_ms);
+    return chunk.map((item, index) => ({
+      id: ids[index] as string,
+      name: item.name,
+      price: item.price,
+      category: item.category,
+      inStock: true,
+      createdAt,
+      tags: [...item.tags],
+    }));
+  }
+
+  // Creates with no request_id, from calls in flight at the same time, as one
+  // statement each batch (write-coalescer.ts): one round trip and one commit
+  // for many, and each call's cancel still stops its own insert.
+  const createCoalesced = createWriteCoalescer<NewProduct, ProductRow>((items, scope) =>
+    database.withConnection(scope, (connection) => insertChunk(items, connection)),
+  );
+
   const loadProduct = createBatchLoader<string, ProductRow>(async (ids) => {
     const rows = await selectByIds.execute({ ids });
     return new Map(rows.map((row) => [row.id, row]));
@@ -108,6 +156,12 @@ export function createProductRepo(database: DatabaseHandle, options: ProductRepo
     // Writes run on the connection they are given (CallConnection), so that a
     // keyed write and its idempotency key share one transaction (idempotency-repo.ts).
 
+    /** One product, written with others created at the same time (a statement each batch, committed on its own). */
+    createCoalesced(product: NewProduct, scope: WorkScope): Promise<ProductRow> {
+      return createCoalesced(product, scope);
+    },
+
+    /** One product, on the connection given (a keyed create's transaction). */
     async create(product: NewProduct, connection: CallConnection): Promise<ProductRow> {
       const values = { name: product.name, price: product.price, category: product.category, tags: [...product.tags] };
       const [row] = await connection.execute(insertOne, values);
@@ -117,48 +171,13 @@ export function createProductRepo(database: DatabaseHandle, options: ProductRepo
     /**
      * Inserts every product and returns the rows in the order given; run it in
      * a transaction, so that a call stopped before COMMIT keeps nothing. Each
-     * chunk is one INSERT … SELECT FROM unnest() with one array parameter per
-     * column: five parameters however many rows, so neither Drizzle nor the
-     * driver builds and binds thousands of them (which cost more CPU than the
-     * insert itself). Nothing comes back from the database: the ids are made
-     * here, and every row of a transaction gets the same created_at (now(),
-     * the transaction's start), read once; the other columns are what was
-     * sent. So the rows returned are the rows stored, with no row order to
-     * trust and no rows to ship back and parse.
+     * chunk of insertChunkSize is one statement (insertChunk).
      */
     async createMany(items: readonly NewProduct[], tx: CallConnection, signal: AbortSignal): Promise<ProductRow[]> {
-      if (items.length === 0) return [];
-      const [now] = await tx.rows<{ created_at_ms: number }>(
-        // The column keeps milliseconds (precision 3): round as it does.
-        sql`SELECT (extract(epoch FROM now()::timestamptz(3)) * 1000)::float8 AS created_at_ms`,
-      );
-      const createdAt = new Date((now as { created_at_ms: number }).created_at_ms);
       const created: ProductRow[] = [];
       for (let start = 0; start < items.length; start += insertChunkSize) {
         signal.throwIfAborted();
-        const chunk = items.slice(start, start + insertChunkSize);
-        const ids = chunk.map(() => randomUUID());
-        await tx.rows(sql`
-          INSERT INTO ${products} (id, name, price, category, in_stock, tags)
-          SELECT item.id, item.name, item.price, item.category, true, item.tags::text[]
-          FROM unnest(
-            ${sql.param(ids)}::uuid[],
-            ${sql.param(chunk.map((item) => item.name))}::text[],
-            ${sql.param(chunk.map((item) => item.price))}::float8[],
-            ${sql.param(chunk.map((item) => item.category))}::text[],
-            ${sql.param(chunk.map((item) => arrayLiteral(item.tags)))}::text[]
-          ) AS item(id, name, price, category, tags)`);
-        chunk.forEach((item, index) =>
-          created.push({
-            id: ids[index] as string,
-            name: item.name,
-            price: item.price,
-            category: item.category,
-            inStock: true,
-            createdAt,
-            tags: [...item.tags],
-          }),
-        );
+        created.push(...(await insertChunk(items.slice(start, start + insertChunkSize), tx)));
       }
       return created;
     },

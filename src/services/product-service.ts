@@ -134,6 +134,8 @@ export function createProductService(deps: ProductServiceDeps) {
       const key = keyOf("CreateProduct", request.requestId, () =>
         CreateProductRequest.encode({ ...request, requestId: "" }).finish(),
       );
+      // Without a key, creates in flight at the same time share one statement (product-repo.ts).
+      if (key === undefined) return call.guard(async () => toProduct(await products.createCoalesced(input, call)));
       return call.guard(() =>
         writes.run(call, key, productCodec, async (connection) => toProduct(await products.create(input, connection))),
       );

@@ -255,6 +255,37 @@ describeOnPostgres("deadlines", (backend) => {
     expect((await server.client.getProduct({ id: product.id })).price).toBe(product.price);
   });
 
+  test("a create whose deadline passes while its statement waits is stopped alone: the creates sent with it are kept", async () => {
+    const token = await testToken();
+    const session = rawSession(server.address);
+    const create = (index: number, category: string, timeout: string) =>
+      rawCall(
+        session,
+        `${SERVICE}/CreateProduct`,
+        [CreateProductRequest.encode(newProduct(index, category)).finish()],
+        {
+          authorization: `Bearer ${token}`,
+          "grpc-timeout": timeout,
+        },
+      ).response;
+    try {
+      // Sent together, so the server writes them as one statement, which waits on the lock.
+      const started = Date.now();
+      const { expiring, kept } = await whileLocked(async () => {
+        const expiring = create(0, "coalesced-expired", "150m");
+        const kept = [1, 2, 3].map((index) => create(index, "coalesced-kept", "1400m"));
+        expect((await expiring).status).toBe(Status.DEADLINE_EXCEEDED);
+        return { expiring: Date.now() - started, kept };
+      });
+      expect(expiring).toBeLessThan(150 + 500);
+      expect((await Promise.all(kept)).map((answer) => answer.status)).toEqual([Status.OK, Status.OK, Status.OK]);
+    } finally {
+      session.close();
+    }
+    expect(await productCount(database.handle.db, "coalesced-expired")).toBe(0);
+    expect(await productCount(database.handle.db, "coalesced-kept")).toBe(3);
+  });
+
   test("a batch whose deadline passes while it is being written rolls back: nothing is kept", async () => {
     const items = Array.from({ length: 50 }, (_, i) =>
       CreateProductRequest.encode(newProduct(i, "expired-batch")).finish(),

@@ -30,6 +30,23 @@ describe.each(TEST_BACKENDS)("unary RPCs on $name", (backend) => {
       expect(await suite.server.client.getProduct({ id: created.id })).toEqual(created);
     });
 
+    test("200 creates sent at once (written together) each answer with their own product, as stored", async () => {
+      const requests = Array.from({ length: 200 }, (_, i) => ({
+        name: `same time ${i} "q" \\ {b} ü`,
+        price: i + 0.1,
+        categoryId: "same-time",
+        tags: i % 3 === 0 ? [] : [`t${i}`, "a,b", '"'],
+      }));
+      const created = await Promise.all(requests.map((request) => suite.server.client.createProduct(request)));
+      created.forEach((product, i) => {
+        const { categoryId, ...fields } = requests[i]!;
+        expect(product).toMatchObject({ ...fields, category: categoryId, inStock: true });
+      });
+      expect(new Set(created.map((product) => product.id)).size).toBe(200);
+      for (const product of created) expect(await suite.server.client.getProduct({ id: product.id })).toEqual(product);
+      expect(await productCount(suite.database.handle.db, "same-time")).toBe(200);
+    });
+
     test("accepts the limits themselves: a 200-character name, a price of 0, no category, 32 tags of 50", async () => {
       const created = await suite.server.client.createProduct({
         name: "é".repeat(200),

@@ -1,10 +1,17 @@
 // The load generator: one scenario per process, so its CPU is its own and
-// is reported beside the servers'. Raw grpc-js clients with the ts-proto
-// codecs; every status code is counted.
+// is reported beside the servers'. GetProduct, CreateProduct, ListProducts
+// and BatchCreateProducts go straight over node:http2 with pre-encoded
+// messages, as h2load or ghz would send them; WatchPrices and the stall use
+// grpc-js clients with the ts-proto codecs. Every status code is counted.
 // Usage: load.ts '<scenario JSON>'  → prints one JSON result line
 import { readFileSync } from "node:fs";
 import http2 from "node:http2";
-import { CreateProductRequest, GetProductRequest } from "../../gen/product/v1/product";
+import {
+  BatchCreateResponse,
+  CreateProductRequest,
+  GetProductRequest,
+  ListProductsRequest,
+} from "../../gen/product/v1/product";
 import { credentials, makeGenericClientConstructor, Metadata, type Client, type ServiceError } from "@grpc/grpc-js";
 import { productGrpcDefinition } from "./grpc-definition";
 
@@ -57,11 +64,11 @@ function percentile(sorted: number[], p: number): number {
 }
 
 /**
- * Unary calls straight over node:http2, as h2load or ghz would make them:
- * grpc-js's client costs more CPU per call than the servers under test, and
- * on two cores the generator would measure itself.
+ * Calls straight over node:http2, as h2load or ghz would make them: grpc-js's
+ * client costs more CPU per message than the servers under test, and on two
+ * cores the generator would measure itself.
  */
-function rawUnaryClients(n: number) {
+function rawSessions(n: number) {
   const sessions = Array.from({ length: n }, () => http2.connect(`http://${scenario.address}`));
   const headers = (path: string) => ({
     ":method": "POST",
@@ -71,10 +78,16 @@ function rawUnaryClients(n: number) {
     ...(scenario.token === undefined ? {} : { authorization: `Bearer ${scenario.token}` }),
   });
   return {
-    call(index: number, path: string, message: Uint8Array): Promise<string> {
-      const frame = Buffer.alloc(5 + message.length);
-      frame.writeUInt32BE(message.length, 1);
-      frame.set(message, 5);
+    /**
+     * Starts a call; `onData` sees the response bytes. Resolves with its status
+     * once it closed. `send` writes the request's frames, then ends it.
+     */
+    call(
+      index: number,
+      path: string,
+      send: (stream: http2.ClientHttp2Stream) => void,
+      onData: (chunk: Buffer) => void = () => undefined,
+    ): Promise<string> {
       return new Promise((resolve) => {
         let code = "no status";
         const stream = (sessions[index % n] as http2.ClientHttp2Session).request(headers(path));
@@ -84,13 +97,37 @@ function rawUnaryClients(n: number) {
         };
         stream.on("response", statusOf);
         stream.on("trailers", statusOf);
-        stream.on("data", () => undefined);
+        stream.on("data", onData);
         stream.on("close", () => resolve(code));
         stream.on("error", () => undefined);
-        stream.end(frame);
+        send(stream);
       });
     },
     close: () => sessions.forEach((session) => session.close()),
+  };
+}
+
+/** A gRPC length-prefixed message frame. */
+function frameOf(message: Uint8Array): Buffer {
+  const frame = Buffer.alloc(5 + message.length);
+  frame.writeUInt32BE(message.length, 1);
+  frame.set(message, 5);
+  return frame;
+}
+
+/** Counts the messages of a response as its bytes arrive, without decoding them (their 5-byte prefixes). */
+function messageCounter(onMessage: (body: Buffer | undefined) => void, keepBodies = false) {
+  let pending: Buffer = Buffer.alloc(0);
+  return (chunk: Buffer) => {
+    pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
+    let offset = 0;
+    while (pending.length - offset >= 5) {
+      const length = pending.readUInt32BE(offset + 1);
+      if (pending.length - offset < 5 + length) break;
+      onMessage(keepBodies ? pending.subarray(offset + 5, offset + 5 + length) : undefined);
+      offset += 5 + length;
+    }
+    pending = pending.subarray(offset);
   };
 }
 
@@ -101,7 +138,7 @@ async function rawClosedLoop(
   path: string,
   message: () => Uint8Array,
 ) {
-  const raw = rawUnaryClients(connections);
+  const raw = rawSessions(connections);
   const latencies: number[] = [];
   const until = Date.now() + durationMs;
   const started = process.hrtime.bigint();
@@ -109,7 +146,8 @@ async function rawClosedLoop(
     Array.from({ length: concurrency }, async (_, i) => {
       while (Date.now() < until) {
         const t0 = process.hrtime.bigint();
-        count(await raw.call(i, path, message()));
+        const frame = frameOf(message());
+        count(await raw.call(i, path, (stream) => stream.end(frame)));
         latencies.push(Number(process.hrtime.bigint() - t0) / 1e6);
       }
     }),
@@ -174,61 +212,75 @@ async function run(): Promise<Record<string, unknown>> {
       );
     }
     case "list": {
-      const pool = clients(scenario.streams);
+      const raw = rawSessions(scenario.streams);
+      const request = frameOf(
+        ListProductsRequest.encode({ category: scenario.category, pageSize: 0, pageToken: "" }).finish(),
+      );
       let products = 0;
       const until = Date.now() + scenario.durationMs;
       const started = process.hrtime.bigint();
       await Promise.all(
-        pool.map(async (client) => {
+        Array.from({ length: scenario.streams }, async (_, i) => {
           while (Date.now() < until) {
-            const stream = client.listProducts!(
-              { category: scenario.category, pageSize: 0, pageToken: "" },
-              metadata,
-            ) as NodeJS.ReadableStream;
-            count(await readStream(stream, () => (products += 1)));
+            const onData = messageCounter(() => (products += 1));
+            count(
+              await raw.call(i, "/product.v1.ProductService/ListProducts", (stream) => stream.end(request), onData),
+            );
           }
         }),
       );
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      for (const client of pool) (client as unknown as Client).close();
+      raw.close();
       return { products, perSecond: products / seconds };
     }
     case "batch": {
-      const pool = clients(scenario.streams);
+      // Every request frame is encoded before the clock starts, and written in
+      // blocks of about 64 KiB, waiting whenever the stream asks to drain.
+      const blocks = Array.from({ length: scenario.streams }, (_, s) => {
+        const frames = Array.from({ length: scenario.items }, (_, i) =>
+          frameOf(
+            CreateProductRequest.encode({
+              name: `batch ${s}-${i}`,
+              price: i % 100,
+              categoryId: "bench-batch",
+              tags: ["bench"],
+              requestId: "",
+            }).finish(),
+          ),
+        );
+        const result: Buffer[] = [];
+        for (let start = 0; start < frames.length;) {
+          let end = start;
+          let bytes = 0;
+          while (end < frames.length && bytes < 64 * 1024) bytes += (frames[end++] as Buffer).length;
+          result.push(Buffer.concat(frames.slice(start, end)));
+          start = end;
+        }
+        return result;
+      });
+      const raw = rawSessions(scenario.streams);
       const started = process.hrtime.bigint();
       let created = 0;
       await Promise.all(
-        pool.map(
-          (client, s) =>
-            new Promise<void>((resolve) => {
-              const call = client.batchCreateProducts!(
-                metadata,
-                (error: ServiceError | null, response: { createdCount: number }) => {
-                  count(codeOf(error));
-                  created += response?.createdCount ?? 0;
-                  resolve();
-                },
-              ) as NodeJS.WritableStream & { write(message: unknown): boolean };
-              let i = 0;
-              const pump = () => {
-                while (i < scenario.items) {
-                  const ok = call.write({
-                    name: `batch ${s}-${i}`,
-                    price: i % 100,
-                    categoryId: "bench-batch",
-                    tags: ["bench"],
-                  });
-                  i += 1;
-                  if (!ok) return void call.once("drain", pump);
-                }
-                call.end();
-              };
-              pump();
-            }),
-        ),
+        blocks.map(async (streamBlocks, s) => {
+          const onData = messageCounter((body) => {
+            created += BatchCreateResponse.decode(body as Buffer).createdCount;
+          }, true);
+          const send = (stream: http2.ClientHttp2Stream) => {
+            let next = 0;
+            const pump = () => {
+              while (next < streamBlocks.length) {
+                if (!stream.write(streamBlocks[next++])) return void stream.once("drain", pump);
+              }
+              stream.end();
+            };
+            pump();
+          };
+          count(await raw.call(s, "/product.v1.ProductService/BatchCreateProducts", send, onData));
+        }),
       );
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      for (const client of pool) (client as unknown as Client).close();
+      raw.close();
       return { products: created, perSecond: created / seconds };
     }
     case "watch": {

@@ -9,6 +9,7 @@ import { randomUUID } from "node:crypto";
 import { and, asc, eq, sql, type SQL } from "drizzle-orm";
 import type { CallConnection, DatabaseHandle, WorkScope } from "../db/client";
 import { products, type ProductRow } from "../db/schema";
+import { refusedByDatabase } from "../db/statement-errors";
 import { createBatchLoader } from "./batch-loader";
 import { createWriteCoalescer } from "./write-coalescer";
 
@@ -138,8 +139,9 @@ export function createProductRepo(database: DatabaseHandle, options: ProductRepo
   // Creates with no request_id, from calls in flight at the same time, as one
   // statement each batch (write-coalescer.ts): one round trip and one commit
   // for many, and each call's cancel still stops its own insert.
-  const createCoalesced = createWriteCoalescer<NewProduct, ProductRow>((items, scope) =>
-    database.withConnection(scope, (connection) => insertChunk(items, connection)),
+  const createCoalesced = createWriteCoalescer<NewProduct, ProductRow>(
+    (items, scope) => database.withConnection(scope, (connection) => insertChunk(items, connection)),
+    { keptNothing: refusedByDatabase },
   );
 
   const loadProduct = createBatchLoader<string, ProductRow>(async (ids) => {

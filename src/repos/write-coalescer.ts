@@ -12,14 +12,18 @@
 // - a cancel that comes after the statement committed changes nothing: the
 //   item gets its result, as a lone write would (CallScope.guard then answers
 //   with what the store did).
-// A batch that fails for another reason (a row the database refuses) is
-// written again one item at a time, so that one item's failure is its own.
+// A batch the database refused (a row it would not take) is written again one
+// item at a time, so that one item's failure is its own. A batch whose
+// outcome is unknown (the connection was lost: it may have committed) is
+// never written again: each of its items fails, as a lone write would.
 import type { WorkScope } from "../db/client";
 
 /** Writes every item in one statement, on a connection of `scope`'s; the results in the items' order. */
 export type WriteAll<Item, Result> = (items: readonly Item[], scope: WorkScope) => Promise<readonly Result[]>;
 
 export interface WriteCoalescerOptions {
+  /** True when `error` proves the statement kept nothing (the database answered it with an error). */
+  readonly keptNothing: (error: unknown) => boolean;
   /** Most items in one statement. */
   readonly maxBatchSize?: number;
   /** Batches being written at once; items that arrive meanwhile wait and go together in the next. */
@@ -42,7 +46,7 @@ interface Pending<Item, Result> {
 
 export function createWriteCoalescer<Item, Result>(
   writeAll: WriteAll<Item, Result>,
-  options: WriteCoalescerOptions = {},
+  options: WriteCoalescerOptions,
 ): (item: Item, scope: WorkScope) => Promise<Result> {
   const maxBatchSize = options.maxBatchSize ?? 500;
   const maxInFlight = options.maxInFlight ?? 4;
@@ -95,7 +99,11 @@ export function createWriteCoalescer<Item, Result>(
       );
       batch.forEach((pending, index) => settle(pending, () => pending.resolve(results[index] as Result)));
     } catch (error) {
-      if (controller.signal.aborted) {
+      // Not sent (stopped before it started), or refused: the batch kept nothing.
+      const keptNothing = error === controller.signal.reason || options.keptNothing(error);
+      if (!keptNothing) {
+        for (const pending of batch) settle(pending, () => pending.reject(error));
+      } else if (controller.signal.aborted) {
         // Stopped for one of its items: nothing was kept. The others go first in the next batch.
         const wanted: Pending<Item, Result>[] = [];
         for (const pending of batch) {

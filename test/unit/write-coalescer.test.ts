@@ -3,7 +3,14 @@
 // its scope aborts first, or a row is refused) none of it. The same rules
 // against PostgreSQL and PGlite: test/integration/deadlines.test.ts and unary.test.ts.
 import type { WorkScope } from "../../src/db/client";
-import { createWriteCoalescer } from "../../src/repos/write-coalescer";
+import { createWriteCoalescer, type WriteAll, type WriteCoalescerOptions } from "../../src/repos/write-coalescer";
+
+/** An error the database answered a statement with: the statement kept nothing. */
+class StatementError extends Error {}
+
+function coalesce<Item, Result>(write: WriteAll<Item, Result>, options: Partial<WriteCoalescerOptions> = {}) {
+  return createWriteCoalescer(write, { keptNothing: (error) => error instanceof StatementError, ...options });
+}
 
 interface Store {
   readonly kept: string[];
@@ -27,12 +34,12 @@ function store(held: boolean, refuses: (item: string) => boolean = () => false):
       new Promise<string[]>((resolve, reject) => {
         statements.push([...items]);
         const commit = () => {
-          if (items.some(refuses)) return reject(new Error("a row was refused"));
+          if (items.some(refuses)) return reject(new StatementError("a row was refused"));
           kept.push(...items);
           resolve(items.map((item) => `${item}:kept`));
         };
-        if (scope.signal.aborted) return reject(new Error("cancelled before it started"));
-        scope.signal.addEventListener("abort", () => reject(new Error("statement cancelled")), { once: true });
+        if (scope.signal.aborted) return reject(new StatementError("cancelled before it started"));
+        scope.signal.addEventListener("abort", () => reject(new StatementError("statement cancelled")), { once: true });
         if (held) commits.push(commit);
         else commit();
       }),
@@ -47,7 +54,7 @@ const turn = () => new Promise((resolve) => setImmediate(resolve));
 
 test("items of one turn go in one statement, and each gets its own result", async () => {
   const db = store(false);
-  const write = createWriteCoalescer(db.write);
+  const write = coalesce(db.write);
   const results = await Promise.all(["a", "b", "c"].map((item) => write(item, scopeOf())));
   expect(results).toEqual(["a:kept", "b:kept", "c:kept"]);
   expect(db.statements).toEqual([["a", "b", "c"]]);
@@ -55,7 +62,7 @@ test("items of one turn go in one statement, and each gets its own result", asyn
 
 test("items that arrive while the batches in flight are written wait, and go together in the next", async () => {
   const db = store(true);
-  const write = createWriteCoalescer(db.write, { maxInFlight: 1 });
+  const write = coalesce(db.write, { maxInFlight: 1 });
   const first = write("a", scopeOf());
   await turn();
   const later = ["b", "c", "d"].map((item) => write(item, scopeOf()));
@@ -71,14 +78,14 @@ test("items that arrive while the batches in flight are written wait, and go tog
 
 test("a batch is at most maxBatchSize items", async () => {
   const db = store(false);
-  const write = createWriteCoalescer(db.write, { maxBatchSize: 2, maxInFlight: 8 });
+  const write = coalesce(db.write, { maxBatchSize: 2, maxInFlight: 8 });
   await Promise.all(["a", "b", "c", "d", "e"].map((item) => write(item, scopeOf())));
   expect(db.statements).toEqual([["a", "b"], ["c", "d"], ["e"]]);
 });
 
 test("an item stopped while it waits leaves the queue at once, with its reason, and is never sent", async () => {
   const db = store(true);
-  const write = createWriteCoalescer(db.write, { maxInFlight: 1 });
+  const write = coalesce(db.write, { maxInFlight: 1 });
   const first = write("a", scopeOf());
   await turn();
   const stopped = scopeOf();
@@ -97,7 +104,7 @@ test("an item stopped while it waits leaves the queue at once, with its reason, 
 
 test("an item stopped while its batch is written cancels the statement; the others are written again without it", async () => {
   const db = store(true);
-  const write = createWriteCoalescer(db.write);
+  const write = coalesce(db.write);
   const stopped = scopeOf();
   const calls = [write("a", scopeOf()), write("b", stopped), write("c", scopeOf())];
   await turn();
@@ -117,7 +124,7 @@ test("an item stopped while its batch is written cancels the statement; the othe
 test("a stop that comes after the statement committed changes nothing: the item gets what was kept", async () => {
   const kept: string[] = [];
   const stopped = scopeOf();
-  const write = createWriteCoalescer<string, string>(async (items) => {
+  const write = coalesce<string, string>(async (items) => {
     kept.push(...items);
     // Committed; the call is stopped before its answer is handed back.
     stopped.controller.abort(new Error("deadline exceeded"));
@@ -129,7 +136,7 @@ test("a stop that comes after the statement committed changes nothing: the item 
 
 test("an item already stopped is refused before it is queued", async () => {
   const db = store(false);
-  const write = createWriteCoalescer(db.write);
+  const write = coalesce(db.write);
   const stopped = scopeOf();
   stopped.controller.abort(new Error("call cancelled"));
   await expect(write("a", stopped)).rejects.toThrow("call cancelled");
@@ -138,7 +145,7 @@ test("an item already stopped is refused before it is queued", async () => {
 
 test("a batch with a row the store refuses is written again an item at a time: only that item fails", async () => {
   const db = store(false, (item) => item === "bad");
-  const write = createWriteCoalescer(db.write);
+  const write = coalesce(db.write);
   const outcomes = await Promise.allSettled(["a", "bad", "c"].map((item) => write(item, scopeOf())));
   expect(outcomes.map((outcome) => outcome.status)).toEqual(["fulfilled", "rejected", "fulfilled"]);
   expect(db.statements).toEqual([["a", "bad", "c"], ["a"], ["bad"], ["c"]]);
@@ -147,7 +154,24 @@ test("a batch with a row the store refuses is written again an item at a time: o
 
 test("a lone item's failure is its own error", async () => {
   const db = store(false, () => true);
-  const write = createWriteCoalescer(db.write);
+  const write = coalesce(db.write);
   await expect(write("a", scopeOf())).rejects.toThrow("a row was refused");
   expect(db.statements).toEqual([["a"]]);
+});
+
+test("a batch whose outcome is unknown (the connection was lost after it committed) is never written again", async () => {
+  const kept: string[] = [];
+  let statements = 0;
+  const stopped = scopeOf();
+  const write = coalesce<string, string>(async (items) => {
+    statements += 1;
+    kept.push(...items);
+    stopped.controller.abort(new Error("call cancelled"));
+    throw new Error("connection lost");
+  });
+  const outcomes = await Promise.allSettled([write("a", scopeOf()), write("b", stopped), write("c", scopeOf())]);
+  const reasons = outcomes.map((outcome) => (outcome.status === "rejected" ? String(outcome.reason) : "kept"));
+  expect(reasons).toEqual(["Error: connection lost", "Error: connection lost", "Error: connection lost"]);
+  expect(statements).toBe(1);
+  expect(kept).toEqual(["a", "b", "c"]);
 });

@@ -139,7 +139,7 @@ export function createProductRepo(database: DatabaseHandle, options: ProductRepo
   // Creates with no request_id, from calls in flight at the same time, as one
   // statement each batch (write-coalescer.ts): one round trip and one commit
   // for many, and each call's cancel still stops its own insert.
-  const createCoalesced = createWriteCoalescer<NewProduct, ProductRow>(
+  const createTogether = createWriteCoalescer<NewProduct, ProductRow>(
     (items, scope) => database.withConnection(scope, (connection) => insertChunk(items, connection)),
     { keptNothing: refusedByDatabase },
   );
@@ -160,7 +160,7 @@ export function createProductRepo(database: DatabaseHandle, options: ProductRepo
 
     /** One product, written with others created at the same time (a statement each batch, committed on its own). */
     createCoalesced(product: NewProduct, scope: WorkScope): Promise<ProductRow> {
-      return createCoalesced(product, scope);
+      return createTogether(product, scope);
     },
 
     /** One product, on the connection given (a keyed create's transaction). */

@@ -69,14 +69,9 @@ export function createWriteCoalescer<Item, Result>(
 
   function flush(): void {
     scheduled = false;
-    while (inFlight < maxInFlight) {
-      // Items stopped while they waited have already left (settled).
-      const waiting = queue.filter((pending) => pending.state === "queued");
-      const batch = waiting.slice(0, maxBatchSize);
-      queue = waiting.slice(maxBatchSize);
-      if (batch.length === 0) return;
-      void write(batch);
-    }
+    // Items stopped while they waited have already left (settled).
+    queue = queue.filter((pending) => pending.state === "queued");
+    while (inFlight < maxInFlight && queue.length > 0) void write(queue.splice(0, maxBatchSize));
   }
 
   async function write(batch: Pending<Item, Result>[]): Promise<void> {

@@ -13,6 +13,7 @@ import {
   ListProductsRequest,
 } from "../../gen/product/v1/product";
 import { credentials, makeGenericClientConstructor, Metadata, type Client, type ServiceError } from "@grpc/grpc-js";
+import { frame } from "../support/raw-grpc";
 import { productGrpcDefinition } from "./grpc-definition";
 
 const ProductClient = makeGenericClientConstructor(productGrpcDefinition, "ProductService");
@@ -107,14 +108,6 @@ function rawSessions(n: number) {
   };
 }
 
-/** A gRPC length-prefixed message frame. */
-function frameOf(message: Uint8Array): Buffer {
-  const frame = Buffer.alloc(5 + message.length);
-  frame.writeUInt32BE(message.length, 1);
-  frame.set(message, 5);
-  return frame;
-}
-
 /** Counts the messages of a response as its bytes arrive, without decoding them (their 5-byte prefixes). */
 function messageCounter(onMessage: (body: Buffer | undefined) => void, keepBodies = false) {
   let pending: Buffer = Buffer.alloc(0);
@@ -146,8 +139,8 @@ async function rawClosedLoop(
     Array.from({ length: concurrency }, async (_, i) => {
       while (Date.now() < until) {
         const t0 = process.hrtime.bigint();
-        const frame = frameOf(message());
-        count(await raw.call(i, path, (stream) => stream.end(frame)));
+        const request = frame(message());
+        count(await raw.call(i, path, (stream) => stream.end(request)));
         latencies.push(Number(process.hrtime.bigint() - t0) / 1e6);
       }
     }),
@@ -213,7 +206,7 @@ async function run(): Promise<Record<string, unknown>> {
     }
     case "list": {
       const raw = rawSessions(scenario.streams);
-      const request = frameOf(
+      const request = frame(
         ListProductsRequest.encode({ category: scenario.category, pageSize: 0, pageToken: "" }).finish(),
       );
       let products = 0;
@@ -238,7 +231,7 @@ async function run(): Promise<Record<string, unknown>> {
       // blocks of about 64 KiB, waiting whenever the stream asks to drain.
       const blocks = Array.from({ length: scenario.streams }, (_, s) => {
         const frames = Array.from({ length: scenario.items }, (_, i) =>
-          frameOf(
+          frame(
             CreateProductRequest.encode({
               name: `batch ${s}-${i}`,
               price: i % 100,

@@ -2,7 +2,6 @@
 // one structured log line when its status goes out (method, status code,
 // duration, request id, peer, and for streams the messages each way; never a
 // token or a message body), and the call metrics, counted as messages pass.
-import type { StatusObject } from "@grpc/grpc-js";
 import { Status } from "nice-grpc-common";
 import type { Logger } from "./logger";
 import type { CallMetrics } from "./metrics";
@@ -20,13 +19,13 @@ export function createCallLog(logger: Logger, metrics?: CallMetrics): CallObserv
     messageSent(scope) {
       metrics?.sent(scope.method);
     },
-    callEnded(scope: CallScope, status: StatusObject) {
+    callEnded(scope: CallScope, code: Status) {
       const durationMs = Number(process.hrtime.bigint() - scope.startedAt) / 1e6;
-      metrics?.handled(scope.method, status.code, durationMs / 1000);
+      metrics?.handled(scope.method, code, durationMs / 1000);
       const line: Record<string, unknown> = {
         requestId: scope.requestId,
         method: scope.method.path,
-        code: Status[status.code],
+        code: Status[code],
         durationMs,
         peer: scope.peer,
       };

@@ -8,7 +8,6 @@ import { Status, type CallContext, type ServerMiddlewareCall } from "nice-grpc-c
 import { currentCall } from "../request-context";
 import { CallScope } from "../transport/call-scope";
 import { undecodable } from "../services/validation";
-import { REQUEST_ID_HEADER } from "../transport/call-interceptor";
 import { UndecodableMessage } from "../transport/strict-decode";
 import { statusError } from "./status-error";
 
@@ -33,9 +32,6 @@ export async function* callScopeMiddleware<Request, Response>(
     });
   }
   scope.handlerStarted();
-  // In the response headers, which nice-grpc sends only when there are some:
-  // a client sees the id even when the call fails.
-  context.header.set(REQUEST_ID_HEADER, scope.requestId);
   try {
     return yield* call.next(call.request, { ...context, signal: scope.signal, call: scope });
   } finally {

@@ -8,7 +8,7 @@
 // included) runs inside the scope, entered once per event rather than per step.
 import { randomUUID } from "node:crypto";
 import { constants as http2Constants } from "node:http2";
-import { Metadata, ServerInterceptingCall, type ServerInterceptor, type StatusObject } from "@grpc/grpc-js";
+import { Metadata, ServerInterceptingCall, type ServerInterceptor } from "@grpc/grpc-js";
 import { Status } from "nice-grpc-common";
 import { runInCall } from "../request-context";
 import {
@@ -41,7 +41,7 @@ export interface DeadlinePolicy {
 /** Sees every call once: when it starts, each message, and its status. */
 export interface CallObserver {
   callStarted(scope: CallScope): void;
-  callEnded(scope: CallScope, status: StatusObject): void;
+  callEnded(scope: CallScope, code: Status): void;
   messageReceived(scope: CallScope): void;
   messageSent(scope: CallScope): void;
 }
@@ -147,11 +147,7 @@ export function createCallInterceptor(options: CallInterceptorOptions): ServerIn
             // After a status grpc-js reports a cancel too; only a client that
             // went away first (RST_STREAM, a lost connection) ends the call here.
             if (scope !== undefined && scope.code === undefined) {
-              observer.callEnded(scope, {
-                code: Status.CANCELLED,
-                details: CANCELLED_MESSAGE,
-                metadata: new Metadata(),
-              });
+              observer.callEnded(scope, Status.CANCELLED);
             }
             scope?.cancelled();
           },
@@ -176,13 +172,13 @@ export function createCallInterceptor(options: CallInterceptorOptions): ServerIn
       },
       sendStatus(status, next) {
         if (scope === undefined || scope.code !== undefined) return next(status);
-        // A response that is only trailers still carries the request id.
-        const metadata = status.metadata ?? new Metadata();
-        if (!headersSent) metadata.set(REQUEST_ID_HEADER, scope.requestId);
+        // A status with no response before it would go out as trailers only:
+        // headers go first, so a client sees the request id in them whether
+        // the call succeeded or failed.
+        if (!headersSent) intercepting.sendMetadata(new Metadata());
         scope.statusSent(status.code);
-        const sent = { ...status, metadata };
-        observer.callEnded(scope, sent);
-        next(sent);
+        observer.callEnded(scope, status.code);
+        next(status);
       },
     });
 

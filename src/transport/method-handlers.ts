@@ -4,8 +4,9 @@ import type { UntypedHandleCall } from "@grpc/grpc-js";
 import type { ServerMiddleware } from "nice-grpc-common";
 import { niceGrpcHandlers, type AnyMethod, type MethodImplementation } from "./nice-grpc-internals";
 import { createServerStreamingHandler } from "./server-streaming-handler";
+import { createUnaryHandler } from "./unary-handler";
 
-/** nice-grpc's adapter for unary, client-streaming and bidi calls; this service's own for server streaming. */
+/** nice-grpc's adapter for client-streaming and bidi calls; this service's own for unary and server streaming. */
 export function createMethodHandler(
   definition: AnyMethod,
   implementation: MethodImplementation,
@@ -18,5 +19,5 @@ export function createMethodHandler(
   }
   return definition.responseStream
     ? createServerStreamingHandler(definition, implementation, middleware)
-    : niceGrpcHandlers.unary(definition, implementation, middleware);
+    : createUnaryHandler(definition, implementation, middleware);
 }

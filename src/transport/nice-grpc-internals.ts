@@ -4,11 +4,12 @@
 // service owns the grpc-js Server below them. They are marked @internal (no
 // type declarations ship), so their shapes are declared here, against the
 // pinned nice-grpc version; the integration tests exercise all four kinds.
-// (Server streaming has an adapter of its own: server-streaming-handler.ts.)
+// (Unary and server streaming have adapters of their own: unary-handler.ts and
+// server-streaming-handler.ts.)
 /* eslint-disable @typescript-eslint/no-require-imports */
-import type { Metadata as GrpcMetadata, ServerWritableStream, StatusObject, UntypedHandleCall } from "@grpc/grpc-js";
+import type { Metadata as GrpcMetadata, StatusObject, UntypedHandleCall } from "@grpc/grpc-js";
 import type { MethodDefinition, CompatServiceDefinition, ServiceDefinition } from "nice-grpc";
-import type { CallContext, Metadata, ServerMiddleware } from "nice-grpc-common";
+import type { Metadata, ServerMiddleware } from "nice-grpc-common";
 
 /** A method of any message types. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -22,7 +23,6 @@ export type HandlerFactory = (
   middleware: ServerMiddleware<unknown, unknown> | undefined,
 ) => UntypedHandleCall;
 
-const unary = require("nice-grpc/lib/server/handleUnaryCall") as { createUnaryMethodHandler: HandlerFactory };
 const clientStreaming = require("nice-grpc/lib/server/handleClientStreamingCall") as {
   createClientStreamingMethodHandler: HandlerFactory;
 };
@@ -32,29 +32,22 @@ const bidiStreaming = require("nice-grpc/lib/server/handleBidiStreamingCall") as
 const definitions = require("nice-grpc/lib/service-definitions") as {
   normalizeServiceDefinition: (definition: CompatServiceDefinition) => ServiceDefinition;
 };
-const callContext = require("nice-grpc/lib/server/createCallContext") as {
-  createCallContext: (call: ServerWritableStream<unknown, unknown>) => {
-    context: CallContext & { sendHeader(): void };
-    maybeCancel: { cancel?: (() => void) | undefined };
-  };
-};
 const errorStatus = require("nice-grpc/lib/server/createErrorStatusObject") as {
-  createErrorStatusObject: (path: string, error: unknown, trailer: GrpcMetadata) => Partial<StatusObject>;
+  createErrorStatusObject: (path: string, error: unknown, trailer: GrpcMetadata | undefined) => Partial<StatusObject>;
 };
 const metadata = require("nice-grpc/lib/utils/convertMetadata") as {
   convertMetadataToGrpcJs: (metadata: Metadata) => GrpcMetadata;
+  convertMetadataFromGrpcJs: (metadata: GrpcMetadata) => Metadata;
 };
 
 export const normalizeServiceDefinition = definitions.normalizeServiceDefinition;
-/** nice-grpc's CallContext for a grpc-js call, and the hook that aborts its signal when the client cancels. */
-export const createCallContext = callContext.createCallContext;
 /** The status nice-grpc sends for an error a handler threw (ServerError, AbortError, anything else). */
 export const createErrorStatusObject = errorStatus.createErrorStatusObject;
 export const convertMetadataToGrpcJs = metadata.convertMetadataToGrpcJs;
+export const convertMetadataFromGrpcJs = metadata.convertMetadataFromGrpcJs;
 
 /** nice-grpc's adapters from a grpc-js call to the middleware chain, by call kind. */
 export const niceGrpcHandlers = {
-  unary: unary.createUnaryMethodHandler,
   clientStreaming: clientStreaming.createClientStreamingMethodHandler,
   bidiStreaming: bidiStreaming.createBidiStreamingMethodHandler,
 };

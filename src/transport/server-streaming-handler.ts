@@ -2,8 +2,9 @@
 // own adapter (nice-grpc/lib/server/handleServerStreamingCall) does: run the
 // middleware chain and the implementation as one async generator, write each
 // message it yields, wait for grpc-js to drain when its buffer is full, and
-// end the call with the trailer or the error's status. Two differences, both
-// for messages per second:
+// end the call with the trailer or the error's status. It takes the same
+// context as the unary handler (call-context.ts), and differs in two more
+// ways, both for messages per second:
 // - a yielded message batch (message-batch.ts) is written message by message
 //   here, so a page of messages crosses the chain's generators once;
 // - the implementation is the chain's last `next` as it is, not wrapped in
@@ -12,13 +13,10 @@ import type { ServerWritableStream, UntypedHandleCall } from "@grpc/grpc-js";
 import { isAbortError, throwIfAborted, waitForEvent } from "abort-controller-x";
 import type { CallContext, ServerMiddleware } from "nice-grpc-common";
 import { messagesOf } from "./message-batch";
-import {
-  convertMetadataToGrpcJs,
-  createCallContext,
-  createErrorStatusObject,
-  type AnyMethod,
-  type MethodImplementation,
-} from "./nice-grpc-internals";
+import { currentCall } from "../request-context";
+import { createServerCallContext } from "./call-context";
+import { CallScope } from "./call-scope";
+import { createErrorStatusObject, type AnyMethod, type MethodImplementation } from "./nice-grpc-internals";
 
 type StreamingImplementation = (request: unknown, context: CallContext) => AsyncGenerator<unknown, void, undefined>;
 type StreamingHandler = (request: unknown, context: CallContext) => AsyncGenerator<unknown, unknown, undefined>;
@@ -48,7 +46,8 @@ export function createServerStreamingHandler(
           middleware<unknown, unknown>({ method, requestStream: false, request, responseStream: true, next }, context);
 
   return (call: ServerWritableStream<unknown, unknown>) => {
-    const { context, maybeCancel } = createCallContext(call);
+    const scope = currentCall();
+    const context = createServerCallContext(call, scope instanceof CallScope ? scope : undefined);
 
     /** Writes one yielded item, a message or a batch of them, waiting for grpc-js to drain when it asks to. */
     async function send(item: unknown): Promise<void> {
@@ -91,14 +90,13 @@ export function createServerStreamingHandler(
             break;
           }
         } finally {
-          maybeCancel.cancel = undefined;
           context.sendHeader();
         }
       })
       .then(
-        () => call.end(convertMetadataToGrpcJs(context.trailer)),
+        () => call.end(context.trailerToSend()),
         (error: unknown) =>
-          call.emit("error", createErrorStatusObject(definition.path, error, convertMetadataToGrpcJs(context.trailer))),
+          call.emit("error", createErrorStatusObject(definition.path, error, context.trailerToSend())),
       );
   };
 }

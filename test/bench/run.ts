@@ -22,7 +22,7 @@ const SECRET = "bench-secret-that-is-at-least-32-bytes-long";
 /** BENCH_SCENARIOS=get,list runs only those (get, list, create, batch, watch, stall, soak). */
 const ONLY = process.env.BENCH_SCENARIOS?.split(",");
 const wanted = (name: string) => ONLY === undefined || ONLY.includes(name);
-/** BENCH_PROFILE_DIR=dir: the product server writes a V8 CPU profile there (node --cpu-prof) when it stops. */
+/** BENCH_PROFILE_DIR=dir: every server writes a V8 CPU profile there (node --cpu-prof) when it stops, named after it. */
 const PROFILE_DIR = process.env.BENCH_PROFILE_DIR;
 const AUTH = { issuer: "product-service", audience: "product-service" };
 
@@ -84,8 +84,7 @@ function lines(child: ChildProcess, onLine: (line: string) => void): void {
 async function startProductServer(databaseUrl: string, logFile: string): Promise<Running> {
   // Logs go to a file, as in production, not through a pipe this process must keep draining.
   const log = openSync(logFile, "w");
-  const profile = PROFILE_DIR === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${PROFILE_DIR}`];
-  const child = spawn(process.execPath, [...profile, path.join(ROOT, "dist/src/main.js")], {
+  const child = spawn(process.execPath, [...profileFlags("product"), path.join(ROOT, "dist/src/main.js")], {
     env: {
       ...process.env,
       DATABASE_URL: databaseUrl,
@@ -109,14 +108,24 @@ async function startProductServer(databaseUrl: string, logFile: string): Promise
 }
 
 async function startBaseline(databaseUrl: string, coalesce = false): Promise<Running> {
-  const child = spawn(process.execPath, [RUN_TS, path.join(__dirname, "baseline-server.ts")], {
+  const name = coalesce ? "coalesced" : "baseline";
+  const child = spawn(process.execPath, [...profileFlags(name), RUN_TS, path.join(__dirname, "baseline-server.ts")], {
     env: { ...process.env, DATABASE_URL: databaseUrl, BASELINE_COALESCE: coalesce ? "1" : "0" },
     stdio: ["ignore", "pipe", "inherit"],
   });
   const port = await new Promise<number>((resolve) =>
     lines(child, (line) => resolve((JSON.parse(line) as { port: number }).port)),
   );
-  return { name: coalesce ? "coalesced" : "baseline", child, address: `127.0.0.1:${port}` };
+  return { name, child, address: `127.0.0.1:${port}` };
+}
+
+let profilesStarted = 0;
+
+/** Node's flags for a server to write its CPU profile as `name`-<n>.cpuprofile, when profiling. */
+function profileFlags(name: string): string[] {
+  if (PROFILE_DIR === undefined) return [];
+  profilesStarted += 1;
+  return ["--cpu-prof", `--cpu-prof-dir=${PROFILE_DIR}`, `--cpu-prof-name=${name}-${profilesStarted}.cpuprofile`];
 }
 
 type Result = {

@@ -168,7 +168,9 @@ export function createProductService(deps: ProductServiceDeps) {
         const rows = pageSize === undefined ? batch : batch.slice(0, pageSize - sent);
         // The rows of one query go out as one batch (src/transport/message-batch.ts):
         // the transport writes them one by one, waiting whenever the client is behind.
-        if (rows.length > 0) yield messageBatch(rows.map(toProduct));
+        // A row has every field of a Product under the same names (toProduct),
+        // so each is encoded as it is, with no copy of it made.
+        if (rows.length > 0) yield messageBatch<Product>(rows, Product);
         sent += rows.length;
         last = rows[rows.length - 1] ?? last;
         if (rows.length < batch.length) {

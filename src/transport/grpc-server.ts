@@ -189,7 +189,9 @@ export function createGrpcServer(options: GrpcServerOptions): GrpcServer {
 /**
  * grpc-js's form of a method. Responses are handed to grpc-js as a Buffer
  * over the encoder's own bytes, not a copy of them (nice-grpc copies); a
- * response its handler already encoded is sent as those bytes (encoded-responses.ts).
+ * response its handler already encoded is sent as those bytes (encoded-responses.ts),
+ * as is a message the streaming handler wrote as bytes (a complete message
+ * batch's, message-batch.ts: no message type is itself a byte array).
  */
 function toGrpcJsMethod(
   method: AnyMethod,
@@ -202,7 +204,8 @@ function toGrpcJsMethod(
     responseStream: method.responseStream,
     requestSerialize: (value) => asBuffer(method.requestSerialize(value)),
     requestDeserialize: deserialize ?? ((bytes): unknown => method.requestDeserialize(bytes)),
-    responseSerialize: (value) => asBuffer(encodingOf(value) ?? method.responseSerialize(value)),
+    responseSerialize: (value) =>
+      asBuffer(value instanceof Uint8Array ? value : (encodingOf(value) ?? method.responseSerialize(value))),
     responseDeserialize: (bytes): unknown => method.responseDeserialize(bytes),
   };
 }

@@ -16,23 +16,45 @@
 
 const BATCH = Symbol("message batch");
 
+/** What a batch's messages are encoded with: a ts-proto message type. */
+export interface MessageEncoder<Message> {
+  encode(message: Message): { finish(): Uint8Array };
+}
+
 interface MessageBatch<Message> {
   readonly [BATCH]: readonly Message[];
+  readonly encoder: MessageEncoder<Message> | undefined;
 }
 
 /**
  * The messages as one item for a server-streaming handler to yield. Typed as
  * one message so that the generated service types accept it; only the
  * transport's streaming handler takes it apart.
+ *
+ * Given their message type, the messages are encoded with it as they are
+ * written, as they are: for messages that are complete (every field set, as
+ * a stored row mapped to its message is), that saves the copy the transport
+ * otherwise makes of each message before encoding it (ts-proto's
+ * fromPartial, which fills in the fields a partial message leaves out).
  */
-export function messageBatch<Message>(messages: readonly Message[]): Message {
-  const batch: MessageBatch<Message> = { [BATCH]: messages };
+export function messageBatch<Message>(messages: readonly Message[], completeOf?: MessageEncoder<Message>): Message {
+  const batch: MessageBatch<Message> = { [BATCH]: messages, encoder: completeOf };
   return batch as unknown as Message;
 }
 
-/** The messages of a batch, or undefined when `value` is a single message. */
-export function messagesOf(value: unknown): readonly unknown[] | undefined {
-  return typeof value === "object" && value !== null && BATCH in value
-    ? (value as MessageBatch<unknown>)[BATCH]
-    : undefined;
+/** A batch taken apart: its messages and, when it has their type, how to encode one. */
+export interface BatchContents {
+  readonly messages: readonly unknown[];
+  readonly encode: ((message: unknown) => Uint8Array) | undefined;
+}
+
+/** The contents of a batch, or undefined when `value` is a single message. */
+export function batchContents(value: unknown): BatchContents | undefined {
+  if (typeof value !== "object" || value === null || !(BATCH in value)) return undefined;
+  const batch = value as MessageBatch<unknown>;
+  const { encoder } = batch;
+  return {
+    messages: batch[BATCH],
+    encode: encoder === undefined ? undefined : (message) => encoder.encode(message).finish(),
+  };
 }

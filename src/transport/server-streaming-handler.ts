@@ -6,13 +6,14 @@
 // context as the unary handler (call-context.ts), and differs in two more
 // ways, both for messages per second:
 // - a yielded message batch (message-batch.ts) is written message by message
-//   here, so a page of messages crosses the chain's generators once;
+//   here, so a page of messages crosses the chain's generators once, each
+//   encoded here when the batch says it is complete;
 // - the implementation is the chain's last `next` as it is, not wrapped in
 //   one more generator layer that every message would resume.
 import type { ServerWritableStream, UntypedHandleCall } from "@grpc/grpc-js";
 import { isAbortError, throwIfAborted, waitForEvent } from "abort-controller-x";
 import type { CallContext, ServerMiddleware } from "nice-grpc-common";
-import { messagesOf } from "./message-batch";
+import { batchContents } from "./message-batch";
 import { currentCall } from "../request-context";
 import { createServerCallContext } from "./call-context";
 import { CallScope } from "./call-scope";
@@ -52,16 +53,20 @@ export function createServerStreamingHandler(
     /** Writes one yielded item, a message or a batch of them, waiting for grpc-js to drain when it asks to. */
     async function send(item: unknown): Promise<void> {
       context.sendHeader();
-      const messages = messagesOf(item);
-      if (messages === undefined) {
+      const batch = batchContents(item);
+      if (batch === undefined) {
         if (!call.write(item)) await waitForEvent(context.signal, call, "drain");
         return;
       }
+      const { messages, encode } = batch;
       for (const message of messages) {
         // A batch stops where the client went away, as a single message's
         // drain does: the AbortError ends the handler (iterator.return()).
         throwIfAborted(context.signal);
-        if (!call.write(message)) await waitForEvent(context.signal, call, "drain");
+        // An encoded message goes out as its bytes (grpc-server.ts).
+        if (!call.write(encode === undefined ? message : encode(message))) {
+          await waitForEvent(context.signal, call, "drain");
+        }
       }
     }
 

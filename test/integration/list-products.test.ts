@@ -1,7 +1,9 @@
 // ListProducts through a real server: filters, keyset pages with signed
 // tokens, a large category streamed whole, and paging under concurrent inserts.
 import { Metadata, Status } from "nice-grpc-common";
+import { eq } from "drizzle-orm";
 import type { Product } from "../../gen/product/v1/product";
+import { products as productsTable } from "../../src/db/schema";
 import { NEXT_PAGE_TOKEN_KEY } from "../../src/services/product-service";
 import { TEST_BACKENDS } from "../support/database";
 import { collect, expectStatus, newProduct, streamOf } from "../support/products";
@@ -28,6 +30,33 @@ describe.each(TEST_BACKENDS)("ListProducts on $name", (backend) => {
 
   const order = (a: Product, b: Product) =>
     a.createdAt!.getTime() - b.createdAt!.getTime() || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+
+  test("streams every field of every product as stored, as GetProduct reads it", async () => {
+    const client = suite.server.client;
+    const stored = [
+      { name: 'Ünïcode ☕ "quoted" \\ {braces}', price: 12.75, categoryId: "fields", tags: ["a", "b, c", "ü"] },
+      { name: "no tags, zero price", price: 0, categoryId: "fields", tags: [] },
+      { name: "x".repeat(200), price: 1e9 + 0.5, categoryId: "fields", tags: ["only"] },
+    ];
+    for (const product of stored) await client.createProduct({ ...product, requestId: "" });
+    const outOfStock = await client.createProduct({
+      name: "sold out",
+      price: 3,
+      categoryId: "fields",
+      tags: [],
+      requestId: "",
+    });
+    await suite.database.handle.db
+      .update(productsTable)
+      .set({ inStock: false })
+      .where(eq(productsTable.id, outOfStock.id));
+
+    const { products } = await page({ category: "fields", pageSize: 0 });
+    expect(products).toHaveLength(4);
+    for (const listed of products) expect(listed).toEqual(await client.getProduct({ id: listed.id }));
+    expect(products.find((p) => p.id === outOfStock.id)?.inStock).toBe(false);
+    expect(products.map((p) => p.name).sort()).toEqual([...stored.map((p) => p.name), "sold out"].sort());
+  });
 
   test("streams a category of 10,000+ products complete and in (created_at, id) order", async () => {
     const created = await createInCategory("bulk", 10_050);

@@ -31,10 +31,10 @@ interface MessageBatch<Message> {
  * one message so that the generated service types accept it; only the
  * transport's streaming handler takes it apart.
  *
- * Given their message type, the messages are encoded with it as they are
- * written, as they are: for messages that are complete (every field set, as
- * a stored row mapped to its message is), that saves the copy the transport
- * otherwise makes of each message before encoding it (ts-proto's
+ * Given their message type (`completeOf`), the transport encodes each
+ * message with it, unchanged, as it writes it. Only for messages that are
+ * complete (every field set, as a stored row is): it skips the copy the
+ * transport otherwise makes of each message before encoding it (ts-proto's
  * fromPartial, which fills in the fields a partial message leaves out).
  */
 export function messageBatch<Message>(messages: readonly Message[], completeOf?: MessageEncoder<Message>): Message {

@@ -18,7 +18,7 @@ export interface ServerCallContext extends CallContext {
 }
 
 /** The grpc-js calls of the methods this context is made for. */
-type HandledCall = ServerUnaryCall<unknown, unknown> | ServerWritableStream<unknown, unknown>;
+export type HandledCall = ServerUnaryCall<unknown, unknown> | ServerWritableStream<unknown, unknown>;
 
 /**
  * The call's context. `scope` is the call's scope when the server has the

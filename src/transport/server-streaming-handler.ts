@@ -12,43 +12,21 @@
 //   one more generator layer that every message would resume.
 import type { ServerWritableStream, UntypedHandleCall } from "@grpc/grpc-js";
 import { isAbortError, throwIfAborted, waitForEvent } from "abort-controller-x";
-import type { CallContext, ServerMiddleware } from "nice-grpc-common";
+import type { ServerMiddleware } from "nice-grpc-common";
 import { batchContents } from "./message-batch";
-import { currentCall } from "../request-context";
-import { createServerCallContext } from "./call-context";
-import { CallScope } from "./call-scope";
+import { contextOfCall, singleRequestChain, type ChainStep } from "./method-chain";
 import { createErrorStatusObject, type AnyMethod, type MethodImplementation } from "./nice-grpc-internals";
-
-type StreamingImplementation = (request: unknown, context: CallContext) => AsyncGenerator<unknown, void, undefined>;
-type StreamingHandler = (request: unknown, context: CallContext) => AsyncGenerator<unknown, unknown, undefined>;
 
 export function createServerStreamingHandler(
   definition: AnyMethod,
   implementation: MethodImplementation,
   middleware: ServerMiddleware<unknown, unknown> | undefined,
 ): UntypedHandleCall {
-  const method = {
-    path: definition.path,
-    requestStream: definition.requestStream,
-    responseStream: definition.responseStream,
-    options: definition.options,
-  };
-  const implement = implementation as unknown as StreamingImplementation;
-  const next = (request: unknown, context: CallContext) => {
-    if (isAsyncIterable(request)) {
-      throw new Error("A middleware passed a request stream to next() of a server-streaming method");
-    }
-    return implement(request, context);
-  };
-  const handle: StreamingHandler =
-    middleware === undefined
-      ? next
-      : (request, context) =>
-          middleware<unknown, unknown>({ method, requestStream: false, request, responseStream: true, next }, context);
+  // The implementation is the chain's last step as it is (an async generator).
+  const handle = singleRequestChain(definition, middleware, implementation as unknown as ChainStep);
 
   return (call: ServerWritableStream<unknown, unknown>) => {
-    const scope = currentCall();
-    const context = createServerCallContext(call, scope instanceof CallScope ? scope : undefined);
+    const context = contextOfCall(call);
 
     /** Writes one yielded item, a message or a batch of them, waiting for grpc-js to drain when it asks to. */
     async function send(item: unknown): Promise<void> {
@@ -104,8 +82,4 @@ export function createServerStreamingHandler(
           call.emit("error", createErrorStatusObject(definition.path, error, context.trailerToSend())),
       );
   };
-}
-
-function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
-  return value != null && typeof value === "object" && Symbol.asyncIterator in value;
 }

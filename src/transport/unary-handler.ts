@@ -8,42 +8,27 @@
 // and in sending a trailer only when a step set one.
 import type { sendUnaryData, ServerUnaryCall, UntypedHandleCall } from "@grpc/grpc-js";
 import type { CallContext, ServerMiddleware } from "nice-grpc-common";
-import { currentCall } from "../request-context";
-import { createServerCallContext } from "./call-context";
-import { CallScope } from "./call-scope";
+import { contextOfCall, singleRequestChain } from "./method-chain";
 import { createErrorStatusObject, type AnyMethod, type MethodImplementation } from "./nice-grpc-internals";
 
 type UnaryImplementation = (request: unknown, context: CallContext) => Promise<unknown>;
-type UnaryHandler = (request: unknown, context: CallContext) => AsyncGenerator<unknown, unknown, undefined>;
 
 export function createUnaryHandler(
   definition: AnyMethod,
   implementation: MethodImplementation,
   middleware: ServerMiddleware<unknown, unknown> | undefined,
 ): UntypedHandleCall {
-  const method = {
-    path: definition.path,
-    requestStream: definition.requestStream,
-    responseStream: definition.responseStream,
-    options: definition.options,
-  };
   const implement = implementation as unknown as UnaryImplementation;
   // The chain's last step is an async generator, as nice-grpc's middleware
   // expects of `next`; a unary one returns its message and yields nothing.
   // eslint-disable-next-line require-yield
-  async function* next(request: unknown, context: CallContext): AsyncGenerator<never, unknown, undefined> {
-    if (isAsyncIterable(request)) throw new Error("A middleware passed a request stream to next() of a unary method");
+  async function* respondWith(request: unknown, context: CallContext): AsyncGenerator<never, unknown, undefined> {
     return await implement(request, context);
   }
-  const handle: UnaryHandler =
-    middleware === undefined
-      ? next
-      : (request, context) =>
-          middleware<unknown, unknown>({ method, requestStream: false, request, responseStream: false, next }, context);
+  const handle = singleRequestChain(definition, middleware, respondWith);
 
   return (call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) => {
-    const scope = currentCall();
-    const context = createServerCallContext(call, scope instanceof CallScope ? scope : undefined);
+    const context = contextOfCall(call);
 
     async function respond(): Promise<unknown> {
       const iterator = handle(call.request, context);
@@ -68,8 +53,4 @@ export function createUnaryHandler(
       (error: unknown) => callback(createErrorStatusObject(definition.path, error, context.trailerToSend())),
     );
   };
-}
-
-function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
-  return value != null && typeof value === "object" && Symbol.asyncIterator in value;
 }

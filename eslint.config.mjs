@@ -5,6 +5,10 @@ import eslint from "@eslint/js";
 import prettier from "eslint-config-prettier";
 import tseslint from "typescript-eslint";
 
+/** An import of a package's lib/ or build/ folder (its compiled internals), scoped or not. */
+const DEEP_IMPORT = "^(@[^/]+\\/)?[^./@][^/]*\\/(lib|build)(\\/|$)";
+const DEEP_IMPORT_MESSAGE = "import a dependency through its public entry points, not its lib/ or build/ files";
+
 export default tseslint.config(
   // consumer.ts compiles against the installed package only (test/client/consumer.test.ts).
   { ignores: ["gen/", "dist/", "coverage/", "node_modules/", "drizzle/", "test/client/consumer/consumer.ts"] },
@@ -20,6 +24,16 @@ export default tseslint.config(
     rules: {
       // `_` names a value that must be taken but is not used (a loop variable that only counts).
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
+      // A dependency's files outside its entry points are its internals: they change without notice.
+      "no-restricted-imports": ["error", { patterns: [{ regex: DEEP_IMPORT, message: DEEP_IMPORT_MESSAGE }] }],
+      "no-restricted-syntax": [
+        "error",
+        {
+          selector: `CallExpression[callee.name='require'] > Literal[value=/${DEEP_IMPORT}/]`,
+          message: DEEP_IMPORT_MESSAGE,
+        },
+        { selector: `ImportExpression > Literal[value=/${DEEP_IMPORT}/]`, message: DEEP_IMPORT_MESSAGE },
+      ],
     },
   },
   {

@@ -1,4 +1,4 @@
-// Observes every call once, from the transport (src/transport/call-interceptor.ts):
+// Observes every call once, from the transport (src/transport/call-runner.ts):
 // one structured log line when its status goes out (method, status code,
 // duration, request id, peer, and for streams the messages each way; never a
 // token or a message body), and the call metrics, counted as messages pass.
@@ -6,7 +6,7 @@ import { Status } from "nice-grpc-common";
 import type { Logger } from "./logger";
 import type { CallMetrics } from "./metrics";
 import type { CallScope } from "./transport/call-scope";
-import type { CallObserver } from "./transport/call-interceptor";
+import type { CallObserver } from "./transport/call-tracker";
 
 export function createCallLog(logger: Logger, metrics?: CallMetrics): CallObserver {
   return {

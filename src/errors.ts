@@ -21,6 +21,10 @@ export const Reason = {
   BATCH_RESPONSE_TOO_LARGE: "BATCH_RESPONSE_TOO_LARGE",
   /** WatchPrices would watch more ids than the server allows. */
   WATCH_TOO_LARGE: "WATCH_TOO_LARGE",
+  /** A request the transport could not read: a malformed header, or a message that is not valid protobuf. */
+  MALFORMED_REQUEST: "MALFORMED_REQUEST",
+  /** A request over a size limit: its headers or one of its messages. */
+  REQUEST_TOO_LARGE: "REQUEST_TOO_LARGE",
   /** A page token that was altered or belongs to another filter. */
   INVALID_PAGE_TOKEN: "INVALID_PAGE_TOKEN",
   DATABASE_UNAVAILABLE: "DATABASE_UNAVAILABLE",

@@ -2,8 +2,6 @@
 // Everything it wires together is built by factories that tests call directly.
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { format } from "node:util";
-import { setLogger } from "@grpc/grpc-js";
 import { loadDevelopmentSecret, signToken } from "./auth/development-secret";
 import { SCOPES } from "./auth/scopes";
 import { createTokenVerifier } from "./auth/token-verifier";
@@ -15,7 +13,6 @@ import { createLogger, flushLogs } from "./logger";
 import { startHealthServer } from "./health-server";
 import { createServer } from "./server";
 import { startTracing } from "./telemetry";
-import { serverCredentials } from "./tls";
 
 /** The package's version, on every span: package.json is above src/ (ts) or dist/src/ (compiled). */
 const VERSION = (
@@ -33,12 +30,6 @@ const VERSION = (
 async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger(config.logLevel);
-  // grpc-js writes its own errors to stderr as plain text; they go in the log instead.
-  setLogger({
-    error: (...args: unknown[]) => logger.debug({ source: "grpc-js" }, format(...args)),
-    info: (...args: unknown[]) => logger.debug({ source: "grpc-js" }, format(...args)),
-    debug: (...args: unknown[]) => logger.debug({ source: "grpc-js" }, format(...args)),
-  });
 
   const tracing = startTracing({
     otlpEndpoint: config.otlpEndpoint,
@@ -83,7 +74,7 @@ async function main(): Promise<void> {
       : await startMetricsServer(metrics.registry, config.host, config.metricsPort);
   if (metricsServer !== undefined) logger.info({ port: metricsServer.port }, "metrics at /metrics");
   const address = `${config.host}:${config.port}`;
-  const port = await app.listen(address, serverCredentials(config.tls)).catch(async (error: unknown) => {
+  const port = await app.listen(config.host, config.port, config.tls).catch(async (error: unknown) => {
     // Give the data directory back before saying why, so the next start is not refused.
     await app.close();
     await metricsServer?.close();

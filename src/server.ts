@@ -1,7 +1,6 @@
 // Builds the gRPC server: ProductService behind its middleware chain, health
 // and reflection. It does not listen; the caller picks the address, so tests
 // run it on port 0 and main.ts on the configured one.
-import type { ServerCredentials } from "@grpc/grpc-js";
 import { HealthDefinition, HealthServiceImpl, HealthState } from "nice-grpc-server-health";
 import { ServerReflectionService } from "nice-grpc-server-reflection";
 import { errorDetailsServerMiddleware } from "nice-grpc-error-details";
@@ -15,8 +14,7 @@ import { startHealthMonitor, type HealthMonitor } from "./health-monitor";
 import type { Logger } from "./logger";
 import type { CallMetrics } from "./metrics";
 import { createAuthMiddleware } from "./middleware/auth";
-import { callScopeMiddleware } from "./middleware/call-scope";
-import { createErrorsMiddleware } from "./middleware/errors";
+import { createErrorsMiddleware, describeTransportStatus } from "./middleware/errors";
 import { HEALTH_SERVICE_FULL_NAME } from "./health-descriptor";
 import { createReflection, ServerReflectionV1AlphaService } from "./reflection";
 import { createKeyedWrites } from "./repos/idempotency-repo";
@@ -27,16 +25,12 @@ import { createPageTokenCodec } from "./services/page-token";
 import { startPriceFeed } from "./services/price-feed";
 import { createPriceWatchHub, type PriceWatchHub } from "./services/price-watch-hub";
 import { createProductService, type ProductServiceLimits } from "./services/product-service";
-import {
-  createCallInterceptor,
-  createCallTracker,
-  openCallsSettled,
-  type CallTracker,
-} from "./transport/call-interceptor";
-import { CONNECTION_LIMITS } from "./transport/connection-limits";
-import { createGrpcServer } from "./transport/grpc-server";
-import { requestFieldNames } from "./transport/strict-decode";
+import { createCallTracker, openCallsSettled, type CallTracker } from "./transport/call-tracker";
+import type { TlsSettings } from "./transport/connection-listener";
+import { requestFieldNames } from "./transport/message-codec";
+import { createTransportServer } from "./transport/transport-server";
 import { descriptorSet } from "../gen/descriptor_set";
+import { healthDescriptorSet } from "./health-descriptor";
 
 /** The fully qualified name health reports ProductService under (beside "" for the whole server). */
 export const PRODUCT_SERVICE_NAME = ProductServiceDefinition.fullName;
@@ -63,8 +57,8 @@ export interface ServerDeps {
 }
 
 export interface ProductServer {
-  /** Binds the address and starts serving on it; resolves to the port. */
-  listen(address: string, credentials: ServerCredentials): Promise<number>;
+  /** Accepts connections on host:port (0 picks a free port), with TLS when given; resolves to the port. */
+  listen(host: string, port: number, tls?: TlsSettings): Promise<number>;
   /** The calls in flight (status not yet sent, or handler still running). */
   readonly calls: CallTracker;
   /** Health status per service, watched by grpc.health.v1 clients. */
@@ -113,27 +107,21 @@ export async function createServer(deps: ServerDeps): Promise<ProductServer> {
   // Every call, whatever its service, gets its scope from the transport: the
   // deadline, the request id, one signal, its log line and metrics.
   const calls = createCallTracker();
-  const interceptor = createCallInterceptor({
+  const server = createTransportServer({
     deadlines: { ...deps.deadlines, longLived: LONG_LIVED_METHODS },
     calls,
     observer: createCallLog(logger, deps.metrics),
-  });
-  const server = createGrpcServer({
-    ...CONNECTION_LIMITS,
-    // No channelz service is served, so grpc-js need not keep its per-call and per-socket bookkeeping.
-    "grpc.enable_channelz": 0,
-    interceptors: [interceptor],
-    requestFields: requestFieldNames(descriptorSet),
+    describeStatus: describeTransportStatus,
+    onUnexpectedError: (error, method, requestId) => logger.error({ requestId, method, err: error }, "unhandled error"),
+    requestFields: requestFieldNames(Buffer.concat([descriptorSet, healthDescriptorSet])),
   });
   // The order of the chain is fixed here and only here: error details first,
-  // so the details of any status reach the trailer; the call's scope next, so
-  // every later step has it; errors next, so whatever auth or the
-  // service throws becomes a status written in one place. Health and
-  // reflection need no token.
+  // so the details of any status reach the trailer; errors next, so whatever
+  // auth or the service throws becomes a status written in one place. Health
+  // and reflection need no token.
   // Tracing, when on, comes before them all, so its span covers the whole call and records its final status.
   (deps.tracing === true ? server.with(openTelemetryServerMiddleware()) : server)
     .with(errorDetailsServerMiddleware)
-    .with(callScopeMiddleware)
     .with(createErrorsMiddleware(logger))
     .with(createAuthMiddleware({ verifier: deps.verifier, requiredScopes: REQUIRED_SCOPES }))
     .add(ProductServiceDefinition, productService);
@@ -141,8 +129,8 @@ export async function createServer(deps: ServerDeps): Promise<ProductServer> {
   server.add(HealthDefinition, HealthServiceImpl(health));
   if (deps.reflection) {
     const reflection = createReflection([PRODUCT_SERVICE_NAME, HEALTH_SERVICE_FULL_NAME]);
-    server.add(ServerReflectionService, reflection);
-    server.add(ServerReflectionV1AlphaService, reflection);
+    server.addCompat(ServerReflectionService, reflection);
+    server.addCompat(ServerReflectionV1AlphaService, reflection);
   }
 
   deps.metrics?.initialize(server.methods);
@@ -155,7 +143,7 @@ export async function createServer(deps: ServerDeps): Promise<ProductServer> {
   };
 
   return {
-    listen: (address, credentials) => server.listen(address, credentials),
+    listen: (host, port, tls) => server.listen(host, port, tls),
     calls,
     health,
     priceWatch,
@@ -179,7 +167,7 @@ export async function createServer(deps: ServerDeps): Promise<ProductServer> {
       // One turn for health watchers to be sent NOT_SERVING before their streams end.
       await new Promise((resolve) => setImmediate(resolve));
       calls.closing = true;
-      server.stopAccepting();
+      const stoppedAccepting = server.stopAccepting();
       for (const call of calls.open) if (call.isStream) call.shutDown();
       const deadline = Date.now() + graceMs;
       const graceful = await settledWithin(calls, graceMs);
@@ -192,14 +180,15 @@ export async function createServer(deps: ServerDeps): Promise<ProductServer> {
       // Statuses still on their way (behind a client that reads slowly) may
       // use what is left of the grace period; idle connections and streams a
       // client keeps open after its call ended are not waited for.
-      await server.drainSessions(Math.max(deadline - Date.now(), 0));
-      server.destroySessions();
+      await server.drain(Math.max(deadline - Date.now(), 0));
+      server.destroy();
+      await stoppedAccepting;
       await feed.stop();
       return graceful;
     },
     async close() {
       stopMonitoring();
-      server.destroySessions();
+      server.destroy();
       await feed.stop();
     },
   };

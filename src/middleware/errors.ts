@@ -10,9 +10,11 @@ import { ServerError, Status, type CallContext, type ServerMiddlewareCall } from
 import { DomainError, InvalidArgumentError, NotFoundError, Reason } from "../errors";
 import { isConnectionError } from "../db/reachability";
 import type { Logger } from "../logger";
-import { abortStatus, CANCELLED_MESSAGE, DEADLINE_EXCEEDED_MESSAGE } from "../transport/call-scope";
-import type { CallScopeContext } from "./call-scope";
-import { statusError, type StatusErrorDetails } from "./status-error";
+import { InvalidMessageError } from "../shared/invalid-message";
+import type { ScopeContext } from "../shared/request-scope";
+import type { DescribeStatus } from "../shared/status-details";
+import { CANCELLED_MESSAGE, DEADLINE_EXCEEDED_MESSAGE } from "../shared/status-messages";
+import { encodedDetails, statusError, type StatusErrorDetails } from "./status-error";
 
 interface Mapped {
   readonly code: Status;
@@ -36,7 +38,7 @@ function mapDomainError(error: DomainError): Mapped {
   return { code: Status.INTERNAL, message: "internal error", reason: Reason.INTERNAL };
 }
 
-/** The reason of a status decided elsewhere (the call's signal, or a step that threw a plain ServerError). */
+/** The reason of a status decided elsewhere (the call's signal, the transport, or a step that threw a plain ServerError). */
 function reasonOfCode(code: Status): Reason {
   switch (code) {
     case Status.DEADLINE_EXCEEDED:
@@ -49,6 +51,10 @@ function reasonOfCode(code: Status): Reason {
       return Reason.TOKEN_REQUIRED;
     case Status.PERMISSION_DENIED:
       return Reason.SCOPE_MISSING;
+    case Status.INVALID_ARGUMENT:
+      return Reason.MALFORMED_REQUEST;
+    case Status.RESOURCE_EXHAUSTED:
+      return Reason.REQUEST_TOO_LARGE;
     default:
       return Reason.INTERNAL;
   }
@@ -109,20 +115,43 @@ export function mapError(error: unknown): Mapped | undefined {
   return undefined;
 }
 
+/** The status an aborted call's signal stands for (the transport aborts with a ServerError). */
+function abortStatus(signal: AbortSignal): ServerError | undefined {
+  return signal.aborted && signal.reason instanceof ServerError ? signal.reason : undefined;
+}
+
+/**
+ * The details of a status the transport gives on its own (a request it
+ * refused, a deadline, a shutdown): the same ErrorInfo reasons and
+ * RequestInfo as every status of the service, and a BadRequest naming the
+ * field of a request message that could not be read.
+ */
+export const describeTransportStatus: DescribeStatus = ({ code, requestId, fieldViolation }) =>
+  encodedDetails(fieldViolation === undefined ? reasonOfCode(code) : Reason.INVALID_FIELD, {
+    requestId,
+    fieldViolations: fieldViolation === undefined ? undefined : [fieldViolation],
+  });
+
 export function createErrorsMiddleware(logger: Logger) {
   return async function* errorsMiddleware<Request, Response>(
     call: ServerMiddlewareCall<Request, Response>,
-    context: CallContext & CallScopeContext,
+    context: CallContext & ScopeContext,
   ) {
-    const requestId = context.call.requestId;
+    const requestId = context.scope.requestId;
     try {
       return yield* call.next(call.request, context);
     } catch (error) {
       // A call that was stopped (cancelled, expired, shut down) fails for that
       // reason, whatever its work threw on the way out (a cancelled query's error).
-      const stopped = abortStatus(context.call.signal);
+      const stopped = abortStatus(context.scope.signal);
       if (stopped !== undefined)
         throw statusError(stopped.code, stopped.details, reasonOfCode(stopped.code), { requestId });
+      // A request message the transport could not read, in a request stream.
+      if (error instanceof InvalidMessageError) {
+        const fieldViolations =
+          error.field === undefined ? undefined : [{ field: error.field, description: error.description }];
+        throw statusError(Status.INVALID_ARGUMENT, error.details, Reason.INVALID_FIELD, { requestId, fieldViolations });
+      }
       // Statuses already decided pass through, given details if they have none.
       if (error instanceof RichServerError) throw error;
       if (error instanceof ServerError)

@@ -2,21 +2,22 @@
 // proto messages to domain values and back, validates input, and raises
 // domain errors; src/middleware/errors.ts turns those into status codes.
 import type { CallContext } from "nice-grpc-common";
-import type { CallScopeContext } from "../middleware/call-scope";
-import { withEncoding } from "../transport/encoded-responses";
-import { messageBatch } from "../transport/message-batch";
 import { Empty } from "../../gen/google/protobuf/empty";
 import {
   BatchCreateResponse,
   CreateProductRequest,
   DeleteProductRequest,
   Product,
+  ProductServiceDefinition,
   UpdatePriceRequest,
   UpdatePriceResponse,
   type MessageFns,
   type PriceUpdate,
-  type ProductServiceImplementation,
 } from "../../gen/product/v1/product";
+import { InvalidMessageError } from "../shared/invalid-message";
+import { EncodedMessage, MessageBatch } from "../shared/messages";
+import type { ScopeContext } from "../shared/request-scope";
+import type { ServiceHandlers } from "../shared/service-handlers";
 import { InvalidArgumentError, NotFoundError, Reason } from "../errors";
 import type { CallConnection } from "../db/client";
 import type { AnswerCodec, KeyedWrites } from "../repos/idempotency-repo";
@@ -24,7 +25,7 @@ import type { ProductRepo, ProductRow } from "../repos/product-repo";
 import { checkBatchItemRequestId, checkRequestId, keyOf, RequestDigest } from "./request-id";
 import type { PageTokenCodec } from "./page-token";
 import type { PriceChange, PriceWatchHub } from "./price-watch-hub";
-import { checkDecoded, checkId, checkPrice, checkProductInput, type ProductInput } from "./validation";
+import { checkId, checkPrice, checkProductInput, type ProductInput } from "./validation";
 
 /** The trailing-metadata key that carries ListProducts' continuation token. */
 export const NEXT_PAGE_TOKEN_KEY = "next-page-token";
@@ -112,7 +113,21 @@ function checkResponseSize(bytes: number, count: number, maxBytes: number): void
 }
 
 /** What every handler is given: nice-grpc's context, and its call's scope (signal, deadline, request id). */
-type Context = CallContext & CallScopeContext;
+type Context = CallContext & ScopeContext;
+
+/**
+ * A batch's items, each named by its index: a message the transport could
+ * not read is refused as `items[<index>].<field>`, as any invalid item is.
+ */
+async function* batchItems<T>(requests: AsyncIterable<T>): AsyncGenerator<T, void, undefined> {
+  try {
+    yield* requests;
+  } catch (error) {
+    if (!(error instanceof InvalidMessageError)) throw error;
+    const field = error.field === undefined ? "" : `.${error.field}`;
+    throw new InvalidArgumentError(`items[${error.index}]${field}`, error.description);
+  }
+}
 
 export function createProductService(deps: ProductServiceDeps) {
   const { products, writes, priceWatch, pageTokens, limits } = deps;
@@ -127,27 +142,29 @@ export function createProductService(deps: ProductServiceDeps) {
       return toProduct(row);
     },
 
-    // Writes run guarded (CallScope.guard): the answer is what the store did.
-    // With a request_id they run once per key (idempotency-repo.ts).
-    async createProduct(request, { call }: Context) {
+    // Writes hold back DEADLINE_EXCEEDED (RequestScope.holdDeadlineFor): the
+    // answer is what the store did. With a request_id they run once per key
+    // (idempotency-repo.ts).
+    async createProduct(request, { scope }: Context) {
       const input = checkProductInput(toProductInput(request));
       const key = keyOf("CreateProduct", request.requestId, () =>
         CreateProductRequest.encode({ ...request, requestId: "" }).finish(),
       );
       // Without a key, creates in flight at the same time share one statement (product-repo.ts).
-      if (key === undefined) return call.guard(async () => toProduct(await products.createCoalesced(input, call)));
-      return call.guard(() =>
-        writes.run(call, key, productCodec, async (connection) => toProduct(await products.create(input, connection))),
+      if (key === undefined)
+        return scope.holdDeadlineFor(async () => toProduct(await products.createCoalesced(input, scope)));
+      return scope.holdDeadlineFor(() =>
+        writes.run(scope, key, productCodec, async (connection) => toProduct(await products.create(input, connection))),
       );
     },
 
-    async deleteProduct(request, { call }: Context) {
+    async deleteProduct(request, { scope }: Context) {
       const id = checkId("id", request.id);
       const key = keyOf("DeleteProduct", request.requestId, () =>
         DeleteProductRequest.encode({ ...request, requestId: "" }).finish(),
       );
-      return call.guard(() =>
-        writes.run(call, key, emptyCodec, async (connection) => {
+      return scope.holdDeadlineFor(() =>
+        writes.run(scope, key, emptyCodec, async (connection) => {
           if (!(await products.deleteById(id, connection))) throw notFound(id);
           return {};
         }),
@@ -164,13 +181,13 @@ export function createProductService(deps: ProductServiceDeps) {
       const limit = pageSize === undefined ? undefined : pageSize + 1;
       let sent = 0;
       let last: ProductRow | undefined;
-      for await (const batch of products.listInBatches({ category: filter.category, after, limit }, context.call)) {
+      for await (const batch of products.listInBatches({ category: filter.category, after, limit }, context.scope)) {
         const rows = pageSize === undefined ? batch : batch.slice(0, pageSize - sent);
-        // The rows of one query go out as one batch (src/transport/message-batch.ts):
+        // The rows of one query go out as one batch (src/shared/messages.ts):
         // the transport writes them one by one, waiting whenever the client is behind.
         // A row has every field of a Product under the same names (toProduct),
         // so each is encoded as it is, with no copy of it made.
-        if (rows.length > 0) yield messageBatch<Product>(rows, Product);
+        if (rows.length > 0) yield new MessageBatch<Product>(rows, Product);
         sent += rows.length;
         last = rows[rows.length - 1] ?? last;
         if (rows.length < batch.length) {
@@ -180,11 +197,11 @@ export function createProductService(deps: ProductServiceDeps) {
       }
     },
 
-    async batchCreateProducts(requests, { call }: Context) {
+    async batchCreateProducts(requests, { scope }: Context) {
       const items: ProductInput[] = [];
       let requestId: string | undefined;
       let digest: RequestDigest | undefined;
-      for await (const message of requests) {
+      for await (const request of batchItems(requests)) {
         const index = items.length;
         if (index === limits.batchMaxItems) {
           throw new InvalidArgumentError(
@@ -194,7 +211,6 @@ export function createProductService(deps: ProductServiceDeps) {
           );
         }
         const prefix = `items[${index}].`;
-        const request = checkDecoded(message, prefix);
         if (index === 0) requestId = checkRequestId(request.requestId, `${prefix}request_id`);
         else checkBatchItemRequestId(requestId, request.requestId, index);
         items.push(checkProductInput(toProductInput(request), prefix));
@@ -210,21 +226,21 @@ export function createProductService(deps: ProductServiceDeps) {
       // and so does a response too large to deliver.
       const codec = encodedOnce(BatchCreateResponse);
       const write = async (tx: CallConnection) => {
-        const rows = await products.createMany(items, tx, call.signal);
+        const rows = await products.createMany(items, tx, scope.signal);
         const response = { products: rows.map(toProduct), createdCount: rows.length };
         const bytes = codec.encode(response);
         checkResponseSize(bytes.length, rows.length, limits.batchMaxResponseBytes ?? DEFAULT_MAX_MESSAGE_BYTES);
-        // The transport sends these bytes rather than encoding the response again.
-        return withEncoding(response, bytes);
+        return response;
       };
-      return call.guard(() => writes.run(call, key, codec, write, "transaction"));
+      const response = await scope.holdDeadlineFor(() => writes.run(scope, key, codec, write, "transaction"));
+      // The transport sends the bytes whose size was checked (or that were stored), not a new encoding.
+      return new EncodedMessage(response, codec.encode(response));
     },
 
     async *watchPrices(requests, context: Context) {
       const subscription = priceWatch.subscribe();
       const readRequests = async () => {
-        for await (const message of requests) {
-          const request = checkDecoded(message);
+        for await (const request of requests) {
           const ids = request.productIds.map((id, index) => checkId(`product_ids[${index}]`, id));
           const added = subscription.watch(ids);
           if (subscription.size > limits.watchMaxIds) {
@@ -235,7 +251,7 @@ export function createProductService(deps: ProductServiceDeps) {
             );
           }
           if (added.length === 0) continue;
-          const current = await products.getPrices(added, context.call);
+          const current = await products.getPrices(added, context.scope);
           if (current.length < added.length) {
             const found = new Set(current.map((row) => row.id));
             throw notFound(added.find((id) => !found.has(id)) as string);
@@ -255,19 +271,19 @@ export function createProductService(deps: ProductServiceDeps) {
       }
     },
 
-    async updatePrice(request, { call }: Context) {
+    async updatePrice(request, { scope }: Context) {
       const id = checkId("id", request.id);
       const price = checkPrice("price", request.price);
       const key = keyOf("UpdatePrice", request.requestId, () =>
         UpdatePriceRequest.encode({ ...request, requestId: "" }).finish(),
       );
-      return call.guard(() =>
-        writes.run(call, key, updatePriceCodec, async (connection) => {
+      return scope.holdDeadlineFor(() =>
+        writes.run(scope, key, updatePriceCodec, async (connection) => {
           const row = await products.updatePrice(id, price, connection);
           if (row === undefined) throw notFound(id);
           return { product: toProduct(row) };
         }),
       );
     },
-  } satisfies ProductServiceImplementation<CallScopeContext>;
+  } satisfies ServiceHandlers<typeof ProductServiceDefinition, ScopeContext>;
 }

@@ -1,7 +1,6 @@
 // Rules for what a client may send. Each failure names the field, so a
 // caller can tell which part of its request to fix. Pure functions: no I/O.
 import { InvalidArgumentError } from "../errors";
-import { UndecodableMessage } from "../transport/strict-decode";
 
 export const LIMITS = {
   nameMaxChars: 200,
@@ -60,15 +59,4 @@ export function checkProductInput(input: ProductInput, prefix = ""): ProductInpu
   }
   input.tags.forEach((tag, index) => checkText(`${prefix}tags[${index}]`, tag, { min: 1, max: LIMITS.tagMaxChars }));
   return { name: input.name, price, category: input.category, tags: [...input.tags] };
-}
-
-/** The error for a request message whose string field was not valid UTF-8; `prefix` places it (a batch item). */
-export function undecodable(message: UndecodableMessage, prefix = ""): InvalidArgumentError {
-  return new InvalidArgumentError(`${prefix}${message.field}`, "is not valid UTF-8");
-}
-
-/** `message` itself, unless it could not be read (see src/transport/strict-decode.ts). */
-export function checkDecoded<T>(message: T | UndecodableMessage, prefix = ""): T {
-  if (message instanceof UndecodableMessage) throw undecodable(message, prefix);
-  return message;
 }

@@ -1,11 +1,13 @@
 // One call, from its request headers to its status: made once per call by the
-// call-scope interceptor (call-interceptor.ts) and handed to the handler as
-// the current call (src/request-context.ts). It holds the request id, the
-// deadline and one AbortSignal that aborts when the client cancels, when the
-// deadline passes and when shutdown ends a stream, with a ServerError naming
-// which as its reason, so whatever stops on the signal reports the right status.
+// transport (call-runner.ts) and handed to the handler as `context.scope`
+// and as the current call (src/request-context.ts). It holds the request id,
+// the deadline and one AbortSignal that aborts when the client cancels, when
+// the deadline passes and when shutdown ends a stream, with a ServerError
+// naming which as its reason, so whatever stops on the signal reports the
+// right status.
 import { ServerError, Status } from "nice-grpc-common";
-import type { CurrentCall } from "../request-context";
+import type { RequestScope } from "../shared/request-scope";
+import { CANCELLED_MESSAGE, DEADLINE_EXCEEDED_MESSAGE, SHUTTING_DOWN_MESSAGE } from "../shared/status-messages";
 import { setLongTimeout, type LongTimeout } from "./long-timeout";
 
 export interface MethodInfo {
@@ -14,10 +16,6 @@ export interface MethodInfo {
   readonly requestStream: boolean;
   readonly responseStream: boolean;
 }
-
-export const DEADLINE_EXCEEDED_MESSAGE = "deadline exceeded";
-export const SHUTTING_DOWN_MESSAGE = "server shutting down";
-export const CANCELLED_MESSAGE = "call cancelled";
 
 export interface CallScopeInit {
   readonly requestId: string;
@@ -29,7 +27,7 @@ export interface CallScopeInit {
   readonly endCall: (code: Status, details: string) => void;
 }
 
-export class CallScope implements CurrentCall {
+export class CallScope implements RequestScope {
   readonly requestId: string;
   readonly method: MethodInfo;
   readonly peer: string;
@@ -45,7 +43,7 @@ export class CallScope implements CurrentCall {
   private readonly endCall: (code: Status, details: string) => void;
   private readonly timer: LongTimeout | undefined;
   private handlerRunning = false;
-  private guards = 0;
+  private heldWrites = 0;
   private settledListeners: (() => void)[] = [];
 
   constructor(init: CallScopeInit) {
@@ -65,15 +63,14 @@ export class CallScope implements CurrentCall {
     return this.method.requestStream || this.method.responseStream;
   }
 
-  /** ms left before the deadline (never negative); undefined when there is none. */
   remainingMs(): number | undefined {
     return this.deadline === undefined ? undefined : Math.max(this.deadline - Date.now(), 0);
   }
 
-  /** The deadline passed: stop the work, and answer DEADLINE_EXCEEDED now unless a guarded write is deciding the answer. */
+  /** The deadline passed: stop the work, and answer DEADLINE_EXCEEDED now unless a held write is deciding the answer. */
   expire(): void {
     this.abort(Status.DEADLINE_EXCEEDED, DEADLINE_EXCEEDED_MESSAGE);
-    if (this.guards === 0) this.end(Status.DEADLINE_EXCEEDED, DEADLINE_EXCEEDED_MESSAGE);
+    if (this.heldWrites === 0) this.end(Status.DEADLINE_EXCEEDED, DEADLINE_EXCEEDED_MESSAGE);
   }
 
   /** Shutdown: a stream ends now with UNAVAILABLE, which tells its client to reconnect elsewhere. */
@@ -82,20 +79,13 @@ export class CallScope implements CurrentCall {
     this.end(Status.UNAVAILABLE, SHUTTING_DOWN_MESSAGE);
   }
 
-  /**
-   * Runs a write whose outcome must decide the answer. While it runs, the
-   * deadline still aborts the signal (cancelling the write's statement) but
-   * does not answer the client: the write either stopped, and the handler
-   * answers DEADLINE_EXCEEDED, or it committed, and the handler reports it.
-   * So DEADLINE_EXCEEDED never goes out for a write the store kept.
-   */
-  async guard<T>(work: () => Promise<T>): Promise<T> {
+  async holdDeadlineFor<T>(write: () => Promise<T>): Promise<T> {
     this.signal.throwIfAborted();
-    this.guards += 1;
+    this.heldWrites += 1;
     try {
-      return await work();
+      return await write();
     } finally {
-      this.guards -= 1;
+      this.heldWrites -= 1;
     }
   }
 
@@ -104,21 +94,20 @@ export class CallScope implements CurrentCall {
     if (this.code === undefined) this.endCall(code, details);
   }
 
-  /** The client went away (RST_STREAM, connection lost) or the call ended: stop whatever still runs. */
+  /** The client went away (RST_STREAM, connection lost) before its status: stop whatever still runs. */
   cancelled(): void {
-    // grpc-js reports a cancel after every status too; then only a handler
-    // still running has anything to stop (an abort reason is an Error, with
-    // a stack trace: not something to make for every call).
-    if (this.code === undefined || this.handlerRunning) this.abort(Status.CANCELLED, CANCELLED_MESSAGE);
+    if (this.code !== undefined) return;
+    this.abort(Status.CANCELLED, CANCELLED_MESSAGE);
     this.statusSent(Status.CANCELLED);
   }
 
-  /** The transport saw the status go out (the first one counts). */
+  /** The transport sent the status (the first one counts). */
   statusSent(code: Status): void {
     if (this.code !== undefined) return;
     this.code = code;
     this.timer?.clear();
-    // Whatever still runs for this call has nobody to answer.
+    // Whatever still runs for this call has nobody to answer. (An abort
+    // reason is an Error with a stack trace: made only when something runs.)
     if (code !== Status.OK && this.handlerRunning) this.abort(Status.CANCELLED, CANCELLED_MESSAGE);
     this.maybeSettled();
   }
@@ -152,9 +141,4 @@ export class CallScope implements CurrentCall {
   private abort(code: Status, details: string): void {
     if (!this.controller.signal.aborted) this.controller.abort(new ServerError(code, details));
   }
-}
-
-/** The status an aborted call's signal stands for. */
-export function abortStatus(signal: AbortSignal): ServerError | undefined {
-  return signal.aborted && signal.reason instanceof ServerError ? signal.reason : undefined;
 }

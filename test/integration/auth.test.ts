@@ -7,7 +7,7 @@ import { SignJWT, UnsecuredJWT } from "jose";
 import { createClient, Metadata, type Channel } from "nice-grpc";
 import { Status } from "nice-grpc-common";
 import { HealthDefinition } from "nice-grpc-server-health";
-import { HealthCheckResponse_ServingStatus } from "nice-grpc-server-health/lib/proto/grpc/health/v1/health";
+import { ServingStatus } from "../support/health";
 import { ProductServiceDefinition } from "../../gen/product/v1/product";
 import { REQUIRED_SCOPES, SCOPES } from "../../src/auth/scopes";
 import { createTokenVerifier } from "../../src/auth/token-verifier";
@@ -138,7 +138,7 @@ describe.each(TEST_BACKENDS)("auth on $name", (backend) => {
 
   test("health answers without a token", async () => {
     const health = createClient(HealthDefinition, suite.server.channel);
-    expect((await health.check({ service: "" })).status).toBe(HealthCheckResponse_ServingStatus.SERVING);
+    expect((await health.check({ service: "" })).status).toBe(ServingStatus.SERVING);
   });
 });
 

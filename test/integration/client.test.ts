@@ -9,8 +9,8 @@ import { ProductServiceDefinition, type WatchRequest } from "../../gen/product/v
 import { createProductClient, ProductClientError, type ProductClient } from "../../src/client";
 import { createCallLog } from "../../src/call-log";
 import { createLogger } from "../../src/logger";
-import { createCallInterceptor, createCallTracker } from "../../src/transport/call-interceptor";
-import { createGrpcServer as createServiceGrpcServer } from "../../src/transport/grpc-server";
+import { createCallTracker } from "../../src/transport/call-tracker";
+import { createTransportServer } from "../../src/transport/transport-server";
 import { describeOnPostgres, TEST_BACKENDS, type TestDatabase } from "../support/database";
 import { newProduct, partialService, streamOf, UNKNOWN_ID } from "../support/products";
 import { startTestServer, testToken, type TestServer } from "../support/server";
@@ -61,12 +61,12 @@ describe.each(TEST_BACKENDS)("the typed client against the real server on $name"
 
   test("the request id a calling service received is the one in the callee's log line", async () => {
     // A second service, on the same transport (one call scope per call), whose handler calls this one.
-    const interceptor = createCallInterceptor({
+    const gateway = createTransportServer({
       deadlines: { defaultMs: 10_000, maxMs: 60_000, longLived: new Set() },
       calls: createCallTracker(),
       observer: createCallLog(createLogger("silent")),
+      onUnexpectedError: () => undefined,
     });
-    const gateway = createServiceGrpcServer({ interceptors: [interceptor] });
     gateway.add(
       ProductServiceDefinition,
       partialService({
@@ -77,7 +77,7 @@ describe.each(TEST_BACKENDS)("the typed client against the real server on $name"
         },
       }),
     );
-    const port = await gateway.listen("127.0.0.1:0", ServerCredentials.createInsecure());
+    const port = await gateway.listen("127.0.0.1", 0);
     const caller = createProductClient({ address: `127.0.0.1:${port}`, insecure: true });
     try {
       const created = await client.createProduct(newProduct(2));
@@ -88,7 +88,7 @@ describe.each(TEST_BACKENDS)("the typed client against the real server on $name"
       });
     } finally {
       caller.close();
-      gateway.destroySessions();
+      gateway.destroy();
     }
   });
 });

@@ -8,7 +8,7 @@ import postgres from "postgres";
 import { createClient } from "nice-grpc";
 import { Status } from "nice-grpc-common";
 import { HealthDefinition } from "nice-grpc-server-health";
-import { HealthCheckResponse_ServingStatus } from "nice-grpc-server-health/lib/proto/grpc/health/v1/health";
+import { ServingStatus, type ServingStatusValue } from "../support/health";
 import type { PriceUpdate, WatchRequest } from "../../gen/product/v1/product";
 import { createProductClient } from "../../src/client";
 import { PRODUCT_SERVICE_NAME } from "../../src/server";
@@ -19,7 +19,7 @@ import type { TcpProxy } from "../support/tcp-proxy";
 import { requestChannel } from "../support/streams";
 import { until } from "../support/wait";
 
-const { SERVING } = HealthCheckResponse_ServingStatus;
+const { SERVING } = ServingStatus;
 /** How long a wait across a cut or a restore may take before the test fails. */
 const OUTAGE_WAIT_MS = 10_000;
 
@@ -162,7 +162,7 @@ describeOnPostgres("a database outage", () => {
     await until(productServiceServing, OUTAGE_WAIT_MS);
     proxy.setLatency(300);
     const product = await server.client.createProduct(newProduct(4, "outage"));
-    const statuses: HealthCheckResponse_ServingStatus[] = [];
+    const statuses: ServingStatusValue[] = [];
     let stop = false;
     const load = Array.from({ length: 8 }, async () => {
       while (!stop) await server.client.getProduct({ id: product.id }).catch(() => undefined);

@@ -6,10 +6,10 @@
 import { randomUUID } from "node:crypto";
 import { credentials, Client, Metadata, type ServiceError } from "@grpc/grpc-js";
 import { BadRequest, ErrorInfo, RequestInfo } from "nice-grpc-error-details";
-import { Status as RpcStatus } from "nice-grpc-error-details/lib/proto/google/rpc/status";
 import { Status } from "nice-grpc-common";
 import { CreateProductRequest, GetProductRequest, Product } from "../../gen/product/v1/product";
 import { createProductClient, ProductClientError, type ProductClient } from "../../src/client";
+import { decodeRpcStatus } from "../../src/transport/rpc-status";
 import { TEST_BACKENDS } from "../support/database";
 import { newProduct, streamOf, UNKNOWN_ID } from "../support/products";
 import { serveForSuite, testToken } from "../support/server";
@@ -48,7 +48,7 @@ function rawUnaryError(address: string, token: string, method: string, request: 
 function decodeStatusDetails(error: ServiceError) {
   const [bytes] = error.metadata.get("grpc-status-details-bin");
   if (!(bytes instanceof Buffer)) throw new Error("no grpc-status-details-bin trailer");
-  const status = RpcStatus.decode(bytes);
+  const status = decodeRpcStatus(bytes);
   const of = (typeName: string) =>
     status.details.filter((any) => any.typeUrl === `type.googleapis.com/${typeName}`).map((any) => any.value);
   return {
@@ -157,6 +157,7 @@ describe.each(TEST_BACKENDS)("error details on $name", (backend) => {
     expect(error.code).toBe(Status.UNAUTHENTICATED);
     const decoded = decodeStatusDetails(error);
     expect(decoded.errorInfo[0]?.reason).toBe("TOKEN_REQUIRED");
-    expect(Buffer.from(RpcStatus.encode(decoded.status).finish()).toString("latin1")).not.toContain("not-a-token");
+    const [trailer] = error.metadata.get("grpc-status-details-bin");
+    expect(Buffer.from(trailer as Buffer).toString("latin1")).not.toContain("not-a-token");
   });
 });

@@ -4,7 +4,7 @@ import { sql } from "drizzle-orm";
 import { createClient } from "nice-grpc";
 import { Status } from "nice-grpc-common";
 import { HealthDefinition } from "nice-grpc-server-health";
-import { HealthCheckResponse_ServingStatus } from "nice-grpc-server-health/lib/proto/grpc/health/v1/health";
+import { ServingStatus, type ServingStatusValue } from "../support/health";
 import { PRODUCT_SERVICE_NAME } from "../../src/server";
 import { describeOnPostgres, openBehindProxy, TEST_BACKENDS, type ProxiedDatabase } from "../support/database";
 import { expectStatus, newProduct } from "../support/products";
@@ -76,32 +76,26 @@ describeOnPostgres("the database going away", () => {
 
   test("health turns NOT_SERVING while the database is cut off and SERVING once it is back, with no restart", async () => {
     const health = createClient(HealthDefinition, server.channel);
-    const seen: HealthCheckResponse_ServingStatus[] = [];
+    const seen: ServingStatusValue[] = [];
     const controller = new AbortController();
     const watching = (async () => {
       for await (const { status } of health.watch({ service: PRODUCT_SERVICE_NAME }, { signal: controller.signal }))
         seen.push(status);
     })().catch(() => undefined);
-    const until = async (status: HealthCheckResponse_ServingStatus) => {
+    const until = async (status: ServingStatusValue) => {
       for (let i = 0; i < 100 && seen[seen.length - 1] !== status; i += 1)
         await new Promise((resolve) => setTimeout(resolve, 100));
       return seen[seen.length - 1];
     };
-    expect(await until(HealthCheckResponse_ServingStatus.SERVING)).toBe(HealthCheckResponse_ServingStatus.SERVING);
+    expect(await until(ServingStatus.SERVING)).toBe(ServingStatus.SERVING);
     proxy.cut();
-    expect(await until(HealthCheckResponse_ServingStatus.NOT_SERVING)).toBe(
-      HealthCheckResponse_ServingStatus.NOT_SERVING,
-    );
-    for (
-      let i = 0;
-      i < 50 && (await health.check({ service: "" })).status !== HealthCheckResponse_ServingStatus.NOT_SERVING;
-      i += 1
-    ) {
+    expect(await until(ServingStatus.NOT_SERVING)).toBe(ServingStatus.NOT_SERVING);
+    for (let i = 0; i < 50 && (await health.check({ service: "" })).status !== ServingStatus.NOT_SERVING; i += 1) {
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
-    expect((await health.check({ service: "" })).status).toBe(HealthCheckResponse_ServingStatus.NOT_SERVING);
+    expect((await health.check({ service: "" })).status).toBe(ServingStatus.NOT_SERVING);
     proxy.restore();
-    expect(await until(HealthCheckResponse_ServingStatus.SERVING)).toBe(HealthCheckResponse_ServingStatus.SERVING);
+    expect(await until(ServingStatus.SERVING)).toBe(ServingStatus.SERVING);
     controller.abort();
     await watching;
   });

@@ -1,8 +1,7 @@
 // A real server on port 0 answers grpc.health.v1 with no token.
-import { ServerCredentials } from "@grpc/grpc-js";
 import { createChannel, createClient } from "nice-grpc";
 import { HealthDefinition } from "nice-grpc-server-health";
-import { HealthCheckResponse_ServingStatus } from "nice-grpc-server-health/lib/proto/grpc/health/v1/health";
+import { ServingStatus } from "../support/health";
 import { createTokenVerifier } from "../../src/auth/token-verifier";
 import { createLogger } from "../../src/logger";
 import { createServer, PRODUCT_SERVICE_NAME } from "../../src/server";
@@ -19,19 +18,15 @@ test("Check answers NOT_SERVING until the server is marked serving, then SERVING
     reflection: false,
     verifier: createTokenVerifier(TEST_AUTH),
   });
-  const port = await app.listen("127.0.0.1:0", ServerCredentials.createInsecure());
+  const port = await app.listen("127.0.0.1", 0);
   const channel = createChannel(`127.0.0.1:${port}`);
   const client = createClient(HealthDefinition, channel);
   try {
-    expect((await client.check({ service: "" })).status).toBe(HealthCheckResponse_ServingStatus.NOT_SERVING);
-    expect((await client.check({ service: PRODUCT_SERVICE_NAME })).status).toBe(
-      HealthCheckResponse_ServingStatus.NOT_SERVING,
-    );
+    expect((await client.check({ service: "" })).status).toBe(ServingStatus.NOT_SERVING);
+    expect((await client.check({ service: PRODUCT_SERVICE_NAME })).status).toBe(ServingStatus.NOT_SERVING);
     app.serve();
-    expect((await client.check({ service: "" })).status).toBe(HealthCheckResponse_ServingStatus.SERVING);
-    expect((await client.check({ service: PRODUCT_SERVICE_NAME })).status).toBe(
-      HealthCheckResponse_ServingStatus.SERVING,
-    );
+    expect((await client.check({ service: "" })).status).toBe(ServingStatus.SERVING);
+    expect((await client.check({ service: PRODUCT_SERVICE_NAME })).status).toBe(ServingStatus.SERVING);
   } finally {
     channel.close();
     await app.close();

@@ -1,8 +1,9 @@
 // Connections a hostile or broken client leaves behind are released: one
 // that sent a header block HTTP/2 refuses (100 kB) and then closed, one used
 // for an HTTP/2 rapid reset and then closed. Counted by the server process's
-// open file descriptors (/proc/<pid>/fd), and proven under a low `ulimit -n`.
-// Oversized metadata that HTTP/2 does accept is answered with a status.
+// open file descriptors (/proc/<pid>/fd) and the kernel's CLOSE-WAIT sockets,
+// and proven under a low `ulimit -n`. Oversized metadata that HTTP/2 does
+// accept is answered with a status.
 import { readdirSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import http2 from "node:http2";
@@ -11,12 +12,14 @@ import path from "node:path";
 import { createChannel, createClient } from "nice-grpc";
 import { Status } from "nice-grpc-common";
 import { HealthDefinition } from "nice-grpc-server-health";
-import { HealthCheckResponse_ServingStatus } from "nice-grpc-server-health/lib/proto/grpc/health/v1/health";
+import { ServingStatus } from "../support/health";
 import { GetProductRequest } from "../../gen/product/v1/product";
 import { UNKNOWN_ID } from "../support/products";
 import { startServerProcess, type ServerProcess } from "../support/processes/server-process";
 import { rawCall, rawHeadersConnection, rawSession } from "../support/raw-grpc";
 import { testToken, TEST_AUTH, TEST_SECRET } from "../support/server";
+import { closeWaitSockets } from "../support/tcp-states";
+import { until } from "../support/wait";
 
 const GET = "/product.v1.ProductService/GetProduct";
 
@@ -47,7 +50,7 @@ async function healthy(address: string): Promise<boolean> {
   try {
     return (
       (await createClient(HealthDefinition, channel).check({ service: "" }, { signal: AbortSignal.timeout(3_000) }))
-        .status === HealthCheckResponse_ServingStatus.SERVING
+        .status === ServingStatus.SERVING
     );
   } finally {
     channel.close();
@@ -89,6 +92,21 @@ describe("hostile connections", () => {
     while (openFiles() > baseline + 2 && Date.now() - started < 8_000)
       await new Promise((resolve) => setTimeout(resolve, 50));
     expect(openFiles()).toBeLessThanOrEqual(baseline + 2);
+    expect(await healthy(address)).toBe(true);
+  });
+
+  test("50 clients that send a 100 kB header and close leave no socket in CLOSE-WAIT 2 s later", async () => {
+    server = await startServerProcess(env());
+    const address = `127.0.0.1:${server.port}`;
+    const sockets = await Promise.all(
+      Array.from({ length: 50 }, () =>
+        rawHeadersConnection(server!.port, GET, { authorization: `Bearer ${"a".repeat(100_000)}` }),
+      ),
+    );
+    for (const socket of sockets) socket.end();
+    // A client's socket closes once the server has closed its side: each within 2 s, or this throws.
+    await until(() => sockets.every((socket) => socket.destroyed), 2_000);
+    expect(closeWaitSockets(server.port)).toBe(0);
     expect(await healthy(address)).toBe(true);
   });
 

@@ -2,6 +2,7 @@
 // it lists the methods and calls GetProduct in JSON with a token, knowing the
 // schema only from reflection. Old grpcurl builds speak v1alpha: it answers too.
 import { createClient } from "nice-grpc";
+import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
 import { ServerReflectionService } from "nice-grpc-server-reflection";
 import { BUF, PROJECT_ROOT, runCommand } from "../support/commands";
 import { TEST_BACKENDS, type TestDatabase } from "../support/database";
@@ -82,10 +83,10 @@ test("v1alpha answers like v1", async () => {
         requests: AsyncIterable<unknown>,
       ): AsyncIterable<{ getListServicesResponse(): { getServiceList(): { getName(): string }[] } }>;
     };
-    const { ServerReflectionRequest } =
-      await import("nice-grpc-server-reflection/lib/proto/grpc/reflection/v1/reflection_pb");
-    const request = new ServerReflectionRequest();
-    request.setListServices("*");
+    // ServerReflectionRequest { list_services = 7: "*" }, read by the service definition's own deserializer.
+    const request = ServerReflectionService.serverReflectionInfo.requestDeserialize(
+      Buffer.from(new BinaryWriter().tag(7, WireType.LengthDelimited).string("*").finish()),
+    );
     for await (const response of client.serverReflectionInfo(
       (async function* () {
         yield request;

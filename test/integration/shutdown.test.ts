@@ -10,7 +10,7 @@ import postgres from "postgres";
 import { createChannel, createClient, Metadata } from "nice-grpc";
 import { Status } from "nice-grpc-common";
 import { HealthDefinition } from "nice-grpc-server-health";
-import { HealthCheckResponse_ServingStatus } from "nice-grpc-server-health/lib/proto/grpc/health/v1/health";
+import { ServingStatus, type ServingStatusValue } from "../support/health";
 import {
   ProductServiceDefinition,
   WatchRequest,
@@ -84,7 +84,7 @@ describeOnPostgres("SIGTERM", () => {
     const product = products[0]!;
 
     const health = createClient(HealthDefinition, createChannel(address));
-    const healthUpdates: HealthCheckResponse_ServingStatus[] = [];
+    const healthUpdates: ServingStatusValue[] = [];
     const healthWatch = (async () => {
       for await (const update of health.watch({ service: "" })) healthUpdates.push(update.status);
     })().catch((error: unknown) => error);
@@ -108,10 +108,7 @@ describeOnPostgres("SIGTERM", () => {
         await watch.done;
         expect(watch.failure).toMatchObject({ code: Status.UNAVAILABLE, details: "server shutting down" });
         expect(await healthWatch).toMatchObject({ code: Status.UNAVAILABLE });
-        expect(healthUpdates).toEqual([
-          HealthCheckResponse_ServingStatus.SERVING,
-          HealthCheckResponse_ServingStatus.NOT_SERVING,
-        ]);
+        expect(healthUpdates).toEqual([ServingStatus.SERVING, ServingStatus.NOT_SERVING]);
         expect(Status[(await rpcError(client.getProduct({ id: product.id }))).code]).toBe("UNAVAILABLE");
 
         await tx`SELECT pg_sleep(0.3)`;

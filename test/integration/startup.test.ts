@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { createChannel, createClient } from "nice-grpc";
 import { HealthDefinition } from "nice-grpc-server-health";
-import { HealthCheckResponse_ServingStatus } from "nice-grpc-server-health/lib/proto/grpc/health/v1/health";
+import { ServingStatus } from "../support/health";
 import { makeCertificates } from "../support/certificates";
 import { PROJECT_ROOT } from "../support/commands";
 import { startServerProcess } from "../support/processes/server-process";
@@ -107,9 +107,7 @@ describe("a health-only port for probes that cannot speak TLS", () => {
       const plaintextToMain = createChannel(`127.0.0.1:${server.port}`);
       try {
         for (const service of ["", "product.v1.ProductService"]) {
-          expect((await createClient(HealthDefinition, probe).check({ service })).status).toBe(
-            HealthCheckResponse_ServingStatus.SERVING,
-          );
+          expect((await createClient(HealthDefinition, probe).check({ service })).status).toBe(ServingStatus.SERVING);
         }
         await expect(
           createClient(HealthDefinition, plaintextToMain).check(

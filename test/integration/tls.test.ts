@@ -5,7 +5,6 @@ import path from "node:path";
 import { createChannel, createClient, type Channel } from "nice-grpc";
 import { Status } from "nice-grpc-common";
 import { HealthDefinition } from "nice-grpc-server-health";
-import { serverCredentials } from "../../src/tls";
 import { makeCertificates, type TestCertificates } from "../support/certificates";
 import { PROJECT_ROOT, runCommand } from "../support/commands";
 import { TEST_BACKENDS, type TestDatabase } from "../support/database";
@@ -43,11 +42,7 @@ const tlsChannel = (port: number, clientCert?: { cert: string; key: string }) =>
 describe("TLS", () => {
   let server: TestServer;
   beforeAll(async () => {
-    server = await startTestServer(
-      database,
-      {},
-      serverCredentials({ cert: certs.serverCert, key: certs.serverKey, clientCa: undefined }),
-    );
+    server = await startTestServer(database, {}, { cert: certs.serverCert, key: certs.serverKey });
   });
   afterAll(() => server.close());
 
@@ -67,7 +62,7 @@ describe("mTLS", () => {
     server = await startTestServer(
       database,
       {},
-      serverCredentials({ cert: certs.serverCert, key: certs.serverKey, clientCa: certs.caCert }),
+      { cert: certs.serverCert, key: certs.serverKey, clientCa: certs.caCert },
     );
   });
   afterAll(() => server.close());

@@ -76,7 +76,7 @@ export function rawCall(
 }
 
 /** An HTTP/2 frame: 9-byte header, then the payload. */
-function http2Frame(type: number, flags: number, streamId: number, payload: Buffer): Buffer {
+export function http2Frame(type: number, flags: number, streamId: number, payload: Buffer): Buffer {
   const header = Buffer.alloc(9);
   header.writeUIntBE(payload.length, 0, 3);
   header[3] = type;

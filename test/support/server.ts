@@ -1,6 +1,5 @@
 // A real server on a real port (127.0.0.1:0) over a real database, with a
 // real nice-grpc client, and the log lines it wrote, for integration tests.
-import { ServerCredentials } from "@grpc/grpc-js";
 import { createChannel, createClient, Metadata, type Channel } from "nice-grpc";
 import { ProductServiceDefinition, type ProductServiceClient } from "../../gen/product/v1/product";
 import { signToken } from "../../src/auth/development-secret";
@@ -9,6 +8,7 @@ import { createTokenVerifier } from "../../src/auth/token-verifier";
 import type { AuthConfig } from "../../src/config";
 import { createLogger } from "../../src/logger";
 import { createServer, type ProductServer, type ServerDeps } from "../../src/server";
+import type { TlsSettings } from "../../src/transport/connection-listener";
 import type { TestBackend, TestDatabase } from "./database";
 
 export interface TestServer {
@@ -42,7 +42,7 @@ export function testToken(
 export async function startTestServer(
   database: TestDatabase,
   overrides: Partial<ServerDeps> = {},
-  credentials: ServerCredentials = ServerCredentials.createInsecure(),
+  tls: TlsSettings | undefined = undefined,
   listenOn = "127.0.0.1:0",
 ): Promise<TestServer> {
   const logs: Record<string, unknown>[] = [];
@@ -58,7 +58,8 @@ export async function startTestServer(
     verifier: createTokenVerifier(TEST_AUTH),
     ...overrides,
   });
-  const port = await app.listen(listenOn, credentials);
+  const [host, listenPort] = listenOn.split(":") as [string, string];
+  const port = await app.listen(host, Number(listenPort), tls);
   app.serve();
   const address = `127.0.0.1:${port}`;
   const channel = createChannel(address);

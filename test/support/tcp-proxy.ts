@@ -13,6 +13,10 @@ export interface TcpProxy {
   delayNewConnections(ms: number): void;
   /** Everything the target sends arrives `ms` late from now on (0: at once again). */
   setLatency(ms: number): void;
+  /** Everything the target sends from now on is held back, in order, until releaseReplies(). */
+  holdReplies(): void;
+  /** Sends on what was held back, and stops holding. */
+  releaseReplies(): void;
   close(): Promise<void>;
 }
 
@@ -21,6 +25,8 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
   let cut = false;
   let connectDelayMs = 0;
   let latencyMs = 0;
+  let holding = false;
+  const releasers = new Set<() => void>();
   const server = net.createServer((client) => {
     if (cut) {
       client.destroy();
@@ -41,23 +47,33 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
       // (and never ahead of one that came before it: the bytes of one stream stay in order).
       const held: { chunk: Buffer; at: number }[] = [];
       let timer: NodeJS.Timeout | undefined;
+      // A reply held back until releaseReplies() is due at Infinity.
       const release = () => {
         timer = undefined;
         while (held.length > 0 && (held[0] as { at: number }).at <= Date.now()) {
           const { chunk } = held.shift() as { chunk: Buffer };
           if (!client.destroyed) client.write(chunk);
         }
-        if (held.length > 0) timer = setTimeout(release, (held[0] as { at: number }).at - Date.now());
+        const next = held[0]?.at;
+        if (next !== undefined && next !== Number.POSITIVE_INFINITY) timer = setTimeout(release, next - Date.now());
       };
+      const releaseHeld = () => {
+        for (const item of held) if (item.at === Number.POSITIVE_INFINITY) item.at = Date.now();
+        if (timer === undefined) release();
+      };
+      releasers.add(releaseHeld);
       upstream.on("data", (chunk: Buffer) => {
-        if (latencyMs === 0 && held.length === 0) {
+        if (!holding && latencyMs === 0 && held.length === 0) {
           client.write(chunk);
           return;
         }
-        held.push({ chunk, at: Date.now() + latencyMs });
+        held.push({ chunk, at: holding ? Number.POSITIVE_INFINITY : Date.now() + latencyMs });
         if (timer === undefined) release();
       });
-      upstream.on("close", () => clearTimeout(timer));
+      upstream.on("close", () => {
+        clearTimeout(timer);
+        releasers.delete(releaseHeld);
+      });
       client.resume();
       client.on("close", () => upstream.destroy());
       upstream.on("close", () => client.destroy());
@@ -80,6 +96,13 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     },
     setLatency(ms) {
       latencyMs = ms;
+    },
+    holdReplies() {
+      holding = true;
+    },
+    releaseReplies() {
+      holding = false;
+      for (const releaseHeld of releasers) releaseHeld();
     },
     close: () =>
       new Promise<void>((resolve) => {

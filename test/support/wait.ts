@@ -1,6 +1,6 @@
 // Waiting on what the server does, rather than for a guessed time.
 import type { ProductServer } from "../../src/server";
-import { openCallsSettled as settled } from "../../src/transport/call-interceptor";
+import { openCallsSettled as settled } from "../../src/transport/call-tracker";
 
 /**
  * Resolves to the milliseconds it took once `condition` holds (checked every

@@ -1,0 +1,76 @@
+// Keepalive as grpc-go keeps it: a connection that has sent nothing for a
+// while is pinged, and closed only when the ping goes unanswered past the
+// timeout. A healthy client that answers slowly stays; one that never
+// answers is let go. (Short limits here; the defaults are 5 min and 20 s.)
+import net from "node:net";
+import { createCallTracker, NO_OBSERVER } from "../../src/transport/call-tracker";
+import { CONNECTION_LIMITS } from "../../src/transport/http2-sessions";
+import { createTransportServer, type TransportServer } from "../../src/transport/transport-server";
+import { http2Frame } from "../support/raw-grpc";
+import { until } from "../support/wait";
+
+const LIMITS = { ...CONNECTION_LIMITS, keepaliveMs: 200, keepaliveTimeoutMs: 1_200 };
+const SETTINGS = 0x4;
+const PING = 0x6;
+const ACK = 0x1;
+
+/** An HTTP/2 client that answers SETTINGS at once and each PING after `pingDelayMs` (never, when undefined). */
+async function rawClient(port: number, pingDelayMs: number | undefined) {
+  const socket = net.connect(port, "127.0.0.1");
+  socket.on("error", () => undefined);
+  let pings = 0;
+  let buffered = Buffer.alloc(0);
+  socket.on("data", (chunk: Buffer) => {
+    buffered = Buffer.concat([buffered, chunk]);
+    while (buffered.length >= 9 && buffered.length >= 9 + buffered.readUIntBE(0, 3)) {
+      const length = buffered.readUIntBE(0, 3);
+      const [type, flags] = [buffered[3], buffered[4]];
+      const payload = buffered.subarray(9, 9 + length);
+      buffered = buffered.subarray(9 + length);
+      if (type === SETTINGS && flags === 0) socket.write(http2Frame(SETTINGS, ACK, 0, Buffer.alloc(0)));
+      if (type === PING && flags === 0) {
+        pings += 1;
+        if (pingDelayMs !== undefined) setTimeout(() => socket.write(http2Frame(PING, ACK, 0, payload)), pingDelayMs);
+      }
+    }
+  });
+  await new Promise((resolve) => socket.once("connect", resolve));
+  socket.write(
+    Buffer.concat([Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"), http2Frame(SETTINGS, 0, 0, Buffer.alloc(0))]),
+  );
+  return { socket, pings: () => pings };
+}
+
+describe("keepalive", () => {
+  let server: TransportServer;
+  let port: number;
+  beforeAll(async () => {
+    server = createTransportServer({
+      deadlines: { defaultMs: 1_000, maxMs: 1_000, longLived: new Set() },
+      calls: createCallTracker(),
+      observer: NO_OBSERVER,
+      onUnexpectedError: () => undefined,
+      limits: LIMITS,
+    });
+    port = await server.listen("127.0.0.1", 0);
+  });
+  afterAll(() => server.destroy());
+
+  test("a client that answers each ping within the timeout, however slowly, is kept", async () => {
+    const client = await rawClient(port, 800);
+    try {
+      await until(() => client.pings() >= 3, 10_000);
+      expect(client.socket.destroyed).toBe(false);
+    } finally {
+      client.socket.destroy();
+    }
+  });
+
+  test("a client that never answers is closed once the timeout passes", async () => {
+    const client = await rawClient(port, undefined);
+    await until(() => client.pings() >= 1, 5_000);
+    const pinged = Date.now();
+    await until(() => client.socket.destroyed, 5_000);
+    expect(Date.now() - pinged).toBeGreaterThanOrEqual(LIMITS.keepaliveTimeoutMs - 100);
+  });
+});

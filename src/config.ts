@@ -40,6 +40,8 @@ export interface Config {
   readonly metricsPort: number | undefined;
   /** Port of a plaintext, health-only gRPC server (for probes that cannot speak TLS); undefined serves none. */
   readonly healthPort: number | undefined;
+  /** Origins whose browser pages may call the service (CORS); "*" for any; none by default. */
+  readonly corsAllowedOrigins: readonly string[];
   /** How long shutdown waits for calls in flight before it forces the end. */
   readonly shutdownGraceMs: number;
   /** OTLP/HTTP endpoint that traces are exported to; undefined turns tracing off. */
@@ -111,6 +113,7 @@ export function loadConfig(env: Env = process.env): Config {
     allowInsecure: read.boolean("ALLOW_INSECURE", false),
     metricsPort: read.optionalInteger("METRICS_PORT", { min: 0, max: 65535 }),
     healthPort: read.optionalInteger("HEALTH_PORT", { min: 0, max: 65535 }),
+    corsAllowedOrigins: read.origins("CORS_ALLOWED_ORIGINS"),
     shutdownGraceMs: read.integer("SHUTDOWN_GRACE_MS", 10_000, { min: 0, max: 3_600_000 }),
     // The standard OpenTelemetry names, so the usual deployment settings apply.
     otlpEndpoint: read.optionalUrl("OTEL_EXPORTER_OTLP_ENDPOINT", ["http:", "https:"]),
@@ -235,6 +238,25 @@ function createReader(env: Env) {
       if ((allowed as readonly string[]).includes(value)) return value as T;
       problems.push(`${name} must be one of ${allowed.join(", ")}, got "${value}"`);
       return fallback;
+    },
+
+    /** A comma-separated list of origins (scheme://host[:port], as browsers send them), or "*". */
+    origins(name: string): readonly string[] {
+      const value = raw(name);
+      if (value === undefined) return [];
+      const origins = value.split(",").map((origin) => origin.trim());
+      for (const origin of origins) {
+        if (origin === "*") continue;
+        let parsed: URL | undefined;
+        try {
+          parsed = new URL(origin);
+        } catch {
+          parsed = undefined;
+        }
+        if (parsed === undefined || !["http:", "https:"].includes(parsed.protocol) || parsed.origin !== origin)
+          problems.push(`${name}: "${origin}" is not an origin (scheme://host[:port], no path or trailing slash)`);
+      }
+      return origins;
     },
 
     optionalUrl(name: string, protocols: readonly string[]): string | undefined {

@@ -64,6 +64,7 @@ async function main(): Promise<void> {
       batchMaxResponseBytes: config.batchMaxResponseBytes,
     },
     idempotencyRetentionMs: config.idempotencyRetentionMs,
+    corsAllowedOrigins: config.corsAllowedOrigins,
     deadlines: { defaultMs: config.defaultDeadlineMs, maxMs: config.maxDeadlineMs },
     verifier: createTokenVerifier(config.auth, { developmentSecret }),
     metrics,

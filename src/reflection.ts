@@ -5,8 +5,6 @@
 // another package name, so the same implementation answers there too.
 import type { ServiceImplementation } from "nice-grpc";
 import { ServerReflection, ServerReflectionService } from "nice-grpc-server-reflection";
-import { descriptorSet } from "../gen/descriptor_set";
-import { healthDescriptorSet } from "./health-descriptor";
 
 export const ServerReflectionV1AlphaService = {
   serverReflectionInfo: {
@@ -15,13 +13,10 @@ export const ServerReflectionV1AlphaService = {
   },
 } as const;
 
-/**
- * Reflection over every service named. Two encoded FileDescriptorSets
- * concatenated are one set holding the files of both (a repeated field
- * merges), so the health protocol's file joins the generated ones.
- */
+/** Reflection over every service named, from a FileDescriptorSet that holds their files. */
 export function createReflection(
+  descriptors: Uint8Array,
   serviceNames: readonly string[],
 ): ServiceImplementation<typeof ServerReflectionService> {
-  return ServerReflection(Buffer.concat([descriptorSet, healthDescriptorSet]), serviceNames);
+  return ServerReflection(descriptors, serviceNames);
 }

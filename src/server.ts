@@ -34,6 +34,11 @@ import { healthDescriptorSet } from "./health-descriptor";
 
 /** The fully qualified name health reports ProductService under (beside "" for the whole server). */
 export const PRODUCT_SERVICE_NAME = ProductServiceDefinition.fullName;
+/**
+ * Every service's descriptors: two encoded FileDescriptorSets concatenated
+ * are one set holding the files of both (a repeated field merges).
+ */
+const DESCRIPTORS = Buffer.concat([descriptorSet, healthDescriptorSet]);
 /** Streams that stay open as long as the client wants: no default deadline, no ceiling. */
 const LONG_LIVED_METHODS: ReadonlySet<string> = new Set([
   `/${PRODUCT_SERVICE_NAME}/${ProductServiceDefinition.methods.watchPrices.name}`,
@@ -54,6 +59,8 @@ export interface ServerDeps {
   readonly tracing?: boolean;
   /** How long idempotency keys are kept; default 24 hours. */
   readonly idempotencyRetentionMs?: number;
+  /** Origins whose browser pages may call (CORS); none by default. */
+  readonly corsAllowedOrigins?: readonly string[];
 }
 
 export interface ProductServer {
@@ -113,7 +120,8 @@ export async function createServer(deps: ServerDeps): Promise<ProductServer> {
     observer: createCallLog(logger, deps.metrics),
     describeStatus: describeTransportStatus,
     onUnexpectedError: (error, method, requestId) => logger.error({ requestId, method, err: error }, "unhandled error"),
-    requestFields: requestFieldNames(Buffer.concat([descriptorSet, healthDescriptorSet])),
+    requestFields: requestFieldNames(DESCRIPTORS),
+    web: { cors: { allowedOrigins: deps.corsAllowedOrigins ?? [] }, descriptorSet: DESCRIPTORS },
   });
   // The order of the chain is fixed here and only here: error details first,
   // so the details of any status reach the trailer; errors next, so whatever
@@ -128,7 +136,7 @@ export async function createServer(deps: ServerDeps): Promise<ProductServer> {
 
   server.add(HealthDefinition, HealthServiceImpl(health));
   if (deps.reflection) {
-    const reflection = createReflection([PRODUCT_SERVICE_NAME, HEALTH_SERVICE_FULL_NAME]);
+    const reflection = createReflection(DESCRIPTORS, [PRODUCT_SERVICE_NAME, HEALTH_SERVICE_FULL_NAME]);
     server.addCompat(ServerReflectionService, reflection);
     server.addCompat(ServerReflectionV1AlphaService, reflection);
   }

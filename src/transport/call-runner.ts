@@ -35,6 +35,9 @@ import type { RegisteredMethod } from "./service-registry";
  */
 export const MAX_HEADER_BYTES = 16 * 1024;
 
+/** The largest request message, before and after decompression: gRPC's default. */
+export const MAX_REQUEST_MESSAGE_BYTES = 4 * 1024 * 1024;
+
 /** What a request stream still read after its call answered OK throws. */
 const CALL_ENDED = new ServerError(Status.CANCELLED, "the call has ended");
 
@@ -63,6 +66,8 @@ export interface IncomingCall {
   /** Header names that are the protocol's, not metadata. */
   readonly protocolHeaders: ReadonlySet<string>;
   readonly timeout: ParsedTimeout;
+  /** The header the timeout came in, to name it when it is malformed. */
+  readonly timeoutHeader: string;
   /** The size of the header list as HTTP/2 counts it (name + value + 32 per field). */
   readonly headerBytes: number;
   readonly peer: string;
@@ -202,7 +207,7 @@ function refusalOf(incoming: IncomingCall, budgetMs: number | undefined, calls: 
   if (incoming.headerBytes > MAX_HEADER_BYTES)
     return new ServerError(Status.RESOURCE_EXHAUSTED, `request headers exceed ${MAX_HEADER_BYTES / 1024} KiB`);
   if (incoming.timeout.kind === "malformed")
-    return new ServerError(Status.INVALID_ARGUMENT, "the grpc-timeout header is malformed");
+    return new ServerError(Status.INVALID_ARGUMENT, `the ${incoming.timeoutHeader} header is malformed`);
   if (budgetMs !== undefined && budgetMs < SMALLEST_BUDGET_MS)
     return new ServerError(Status.DEADLINE_EXCEEDED, DEADLINE_EXCEEDED_MESSAGE);
   if (calls.closing) return new ServerError(Status.UNAVAILABLE, SHUTTING_DOWN_MESSAGE);

@@ -7,14 +7,12 @@ import { promisify } from "node:util";
 import { gunzip, inflate } from "node:zlib";
 import { waitForEvent } from "abort-controller-x";
 import { ServerError, Status } from "nice-grpc-common";
-import { startCall, type CallChannel, type CallRunnerOptions } from "./call-runner";
+import { MAX_REQUEST_MESSAGE_BYTES, startCall, type CallChannel, type CallRunnerOptions } from "./call-runner";
 import { EnvelopeReader, EnvelopeTooLarge, FLAG_COMPRESSED, envelope, type Envelope } from "./envelope";
 import { parseGrpcTimeout } from "./grpc-timeout";
+import { headerListBytes } from "./http-exchange";
 import { addMetadata, encodeGrpcMessage } from "./metadata-headers";
 import type { ServiceRegistry } from "./service-registry";
-
-/** The largest request message, before and after decompression: gRPC's default. */
-export const MAX_REQUEST_MESSAGE_BYTES = 4 * 1024 * 1024;
 
 /** Request headers that are the protocol's, not the caller's metadata. */
 const PROTOCOL_HEADERS: ReadonlySet<string> = new Set([
@@ -87,6 +85,7 @@ export function serveGrpcStream(
       headers,
       protocolHeaders: PROTOCOL_HEADERS,
       timeout: parseGrpcTimeout(headers["grpc-timeout"]),
+      timeoutHeader: "grpc-timeout",
       headerBytes: headerListBytes(rawHeaders),
       peer,
       flow: { pause: () => stream.pause(), resume: () => stream.resume() },
@@ -174,14 +173,6 @@ function resetUnlessClosed(stream: ServerHttp2Stream): void {
   }, STATUS_READ_MS);
   timer.unref();
   stream.once("close", () => clearTimeout(timer));
-}
-
-/** A header list's size as HTTP/2 counts it (RFC 9113 §6.5.2), from Node's flat [name, value, …] list. */
-function headerListBytes(rawHeaders: readonly string[]): number {
-  let bytes = 0;
-  for (let i = 0; i + 1 < rawHeaders.length; i += 2)
-    bytes += (rawHeaders[i] as string).length + (rawHeaders[i + 1] as string).length + 32;
-  return bytes;
 }
 
 function headerValue(value: string | string[] | undefined): string | undefined {

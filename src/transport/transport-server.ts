@@ -15,7 +15,12 @@ import type { ServiceHandlers, TsProtoService } from "../shared/service-handlers
 import type { MethodInfo } from "./call-scope";
 import type { CallRunnerOptions } from "./call-runner";
 import { listenForConnections, type ConnectionListener, type TlsSettings } from "./connection-listener";
+import { connectRequestKind, serveConnect } from "./connect-protocol";
+import { answerPreflight, type CorsPolicy } from "./cors";
 import { isGrpcContentType, serveGrpcStream, type GrpcProtocolOptions } from "./grpc-protocol";
+import { isGrpcWebContentType, serveGrpcWeb } from "./grpc-web-protocol";
+import { exchangeOfRequest, exchangeOfStream, type HttpExchange } from "./http-exchange";
+import { createJsonCodecs } from "./json-codec";
 import { CONNECTION_LIMITS, manageSessions, type ConnectionLimits } from "./http2-sessions";
 import { ServiceRegistry, type AnyServiceDefinition } from "./service-registry";
 
@@ -35,6 +40,12 @@ export interface TransportServerOptions extends CallRunnerOptions {
   /** Request field names by number for each method path, to name a field a request could not be read for. */
   readonly requestFields?: ReadonlyMap<string, ReadonlyMap<number, string>>;
   readonly limits?: ConnectionLimits;
+  /** Serves gRPC-Web and the Connect protocol too, beside gRPC; absent, only gRPC. */
+  readonly web?: {
+    readonly cors: CorsPolicy;
+    /** The services' FileDescriptorSet, for the JSON form of their messages. */
+    readonly descriptorSet: Uint8Array;
+  };
 }
 
 /** Every call's context carries its scope (`context.scope`) from the start. */
@@ -66,6 +77,19 @@ export function createTransportServer(options: TransportServerOptions): Transpor
   const limits = options.limits ?? CONNECTION_LIMITS;
   const sessions = manageSessions(limits);
   const grpc: GrpcProtocolOptions = { registry, runner: options };
+  const web =
+    options.web === undefined
+      ? undefined
+      : { registry, runner: options, cors: options.web.cors, json: createJsonCodecs(options.web.descriptorSet) };
+  const serveHttp = (exchange: HttpExchange): void => {
+    if (web === undefined) return refuseUnsupported(exchange);
+    if (exchange.method === "OPTIONS") return answerPreflight(web.cors, exchange);
+    const contentType = exchange.headers["content-type"];
+    if (isGrpcWebContentType(contentType)) return serveGrpcWeb(exchange, web);
+    const connect = connectRequestKind(exchange.method, contentType, exchange.query);
+    if (connect !== undefined) return serveConnect(exchange, connect, web);
+    refuseUnsupported(exchange);
+  };
   // Each connection's HTTP/2 session is made here, from the socket the
   // listener accepted, so the session is known with its socket's address.
   const serveHttp2 = (connection: Duplex, socket: Socket): void => {
@@ -80,13 +104,14 @@ export function createTransportServer(options: TransportServerOptions): Transpor
         // Reset by its client before it got here (an HTTP/2 rapid reset): nothing to answer.
         if (stream.destroyed) return;
         if (isGrpcContentType(headers["content-type"])) serveGrpcStream(stream, headers, rawHeaders, peer, grpc);
-        else refuseUnsupported(stream);
+        else serveHttp(exchangeOfStream(stream, headers, rawHeaders, peer));
       },
     );
   };
-  const http1Server = http.createServer((_request, response) => {
-    response.writeHead(415, { "content-type": "text/plain" }).end("this server speaks gRPC over HTTP/2\n");
-  });
+  // HTTP/1.1 carries the web protocols only (gRPC needs HTTP/2).
+  const http1Server = http.createServer((request, response) =>
+    serveHttp(exchangeOfRequest(request, response, peerOf(request.socket))),
+  );
   const listeners: ConnectionListener[] = [];
 
   const builder = <Ext>(middleware: ServerMiddleware<unknown, unknown> | undefined): ServiceBuilder<Ext> => ({
@@ -130,12 +155,14 @@ export function createTransportServer(options: TransportServerOptions): Transpor
       const until = Date.now() + ms;
       while (this.connections > 0 && Date.now() < until) {
         sessions.closeAnsweredStreams();
+        http1Server.closeIdleConnections();
         await new Promise((resolve) => setTimeout(resolve, DRAIN_POLL_MS));
       }
     },
     destroy() {
       sessions.stop();
       sessions.destroyAll();
+      http1Server.closeAllConnections();
       for (const listener of listeners) {
         void listener.stopAccepting();
         listener.destroyAll();
@@ -151,11 +178,11 @@ function peerOf(socket: Socket): string {
   return `${remoteAddress.includes(":") ? `[${remoteAddress}]` : remoteAddress}:${remotePort}`;
 }
 
-/** gRPC's answer to a request that is not gRPC (https://github.com/grpc/grpc/blob/master/doc/PROTOCOL-HTTP2.md). */
-function refuseUnsupported(stream: ServerHttp2Stream): void {
-  stream.on("error", () => undefined);
-  if (stream.destroyed) return;
-  stream.respond({ ":status": 415, "content-type": "text/plain" });
-  stream.end("this server speaks gRPC: send content-type application/grpc\n");
-  stream.resume();
+/** The answer to a request in no protocol the server speaks (https://github.com/grpc/grpc/blob/master/doc/PROTOCOL-HTTP2.md). */
+function refuseUnsupported(exchange: HttpExchange): void {
+  exchange.respond(415, { "content-type": "text/plain" });
+  exchange.end(
+    "this server speaks gRPC (application/grpc over HTTP/2), gRPC-Web (application/grpc-web) and the Connect protocol (application/json, application/proto)\n",
+  );
+  exchange.body.resume();
 }

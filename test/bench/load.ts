@@ -1,7 +1,8 @@
 // The load generator: one scenario per process, so its CPU is its own and
 // is reported beside the servers'. GetProduct, CreateProduct, ListProducts
 // and BatchCreateProducts go straight over node:http2 with pre-encoded
-// messages, as h2load or ghz would send them; WatchPrices and the stall use
+// messages, as h2load or ghz would send them (and GetProduct once more over
+// the Connect protocol with JSON, as a browser or curl sends it); WatchPrices and the stall use
 // grpc-js clients with the ts-proto codecs. Every status code is counted.
 // Usage: load.ts '<scenario JSON>'  → prints one JSON result line
 import { readFileSync } from "node:fs";
@@ -26,6 +27,14 @@ interface Common {
 type Scenario = Common &
   (
     | { kind: "get"; connections: number; concurrency: number; durationMs: number; idCount: number; idPrefix: string }
+    | {
+        kind: "connect-get";
+        connections: number;
+        concurrency: number;
+        durationMs: number;
+        idCount: number;
+        idPrefix: string;
+      }
     | { kind: "create"; connections: number; concurrency: number; durationMs: number }
     | { kind: "list"; streams: number; durationMs: number; category: string }
     | { kind: "batch"; streams: number; items: number }
@@ -172,8 +181,62 @@ function readStream(stream: NodeJS.ReadableStream & { cancel?(): void }, onMessa
   });
 }
 
+/** GetProduct as a browser or curl sends it: the Connect protocol, a JSON body, over HTTP/2. */
+async function connectClosedLoop(
+  concurrency: number,
+  connections: number,
+  durationMs: number,
+  body: () => string,
+): Promise<Record<string, unknown>> {
+  const sessions = Array.from({ length: connections }, () => http2.connect(`http://${scenario.address}`));
+  const call = (index: number, json: string) =>
+    new Promise<string>((resolve) => {
+      const stream = (sessions[index % connections] as http2.ClientHttp2Session).request({
+        ":method": "POST",
+        ":path": "/product.v1.ProductService/GetProduct",
+        "content-type": "application/json",
+        "connect-protocol-version": "1",
+        ...(scenario.token === undefined ? {} : { authorization: `Bearer ${scenario.token}` }),
+      });
+      let status = "no status";
+      stream.on("response", (headers) => (status = headers[":status"] === 200 ? "OK" : `HTTP ${headers[":status"]}`));
+      stream.on("data", () => undefined);
+      stream.on("close", () => resolve(status));
+      stream.on("error", () => undefined);
+      stream.end(json);
+    });
+  const latencies: number[] = [];
+  const until = Date.now() + durationMs;
+  const started = process.hrtime.bigint();
+  await Promise.all(
+    Array.from({ length: concurrency }, async (_, i) => {
+      while (Date.now() < until) {
+        const t0 = process.hrtime.bigint();
+        count(await call(i, body()));
+        latencies.push(Number(process.hrtime.bigint() - t0) / 1e6);
+      }
+    }),
+  );
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  sessions.forEach((session) => session.close());
+  latencies.sort((a, b) => a - b);
+  return {
+    calls: latencies.length,
+    perSecond: latencies.length / seconds,
+    p50Ms: percentile(latencies, 50),
+    p99Ms: percentile(latencies, 99),
+  };
+}
+
 async function run(): Promise<Record<string, unknown>> {
   switch (scenario.kind) {
+    case "connect-get": {
+      const { idCount, idPrefix } = scenario;
+      return connectClosedLoop(scenario.concurrency, scenario.connections, scenario.durationMs, () => {
+        const n = Math.floor(Math.random() * idCount);
+        return JSON.stringify({ id: `${idPrefix}${n.toString(16).padStart(12, "0")}` });
+      });
+    }
     case "get": {
       const { idCount, idPrefix } = scenario;
       return rawClosedLoop(

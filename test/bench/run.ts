@@ -19,7 +19,7 @@ const RUN_TS = path.join(ROOT, "test/support/processes/run-ts.cjs");
 const SMOKE = process.env.BENCH_SMOKE === "1";
 const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
 const SECRET = "bench-secret-that-is-at-least-32-bytes-long";
-/** BENCH_SCENARIOS=get,list runs only those (get, list, create, batch, watch, stall, soak). */
+/** BENCH_SCENARIOS=get,list runs only those (get, connect, list, create, batch, watch, stall, soak). */
 const ONLY = process.env.BENCH_SCENARIOS?.split(",");
 const wanted = (name: string) => ONLY === undefined || ONLY.includes(name);
 /** BENCH_PROFILE_DIR=dir: every server writes a V8 CPU profile there (node --cpu-prof) when it stops, named after it. */
@@ -203,11 +203,21 @@ async function main(): Promise<void> {
         idCount: SIZES.seeded,
         idPrefix: seededId(0).slice(0, 24),
       },
+      // The same reads over the Connect protocol with JSON: the product server only (the baselines speak gRPC).
+      connect: {
+        kind: "connect-get",
+        connections: 4,
+        concurrency: 64,
+        durationMs: SIZES.getMs,
+        idCount: SIZES.seeded,
+        idPrefix: seededId(0).slice(0, 24),
+      },
       list: { kind: "list", streams: 4, durationMs: SIZES.listMs, category: "bench-list" },
       create: { kind: "create", connections: 4, concurrency: 64, durationMs: SIZES.createMs },
     } as const;
     const results: Record<string, Record<string, Result[]>> = {
       get: { product: [], baseline: [], coalesced: [] },
+      connect: { product: [] },
       list: { product: [], baseline: [] },
       create: { product: [], baseline: [] },
     };
@@ -215,7 +225,7 @@ async function main(): Promise<void> {
       for (const [name, scenario] of Object.entries(scenarios).filter(([name]) => wanted(name))) {
         // Alternate who goes first, so neither always runs on a warmer machine; GetProduct
         // also runs against the coalescing baseline, the figure it is held to.
-        const others = name === "get" ? [baseline, coalesced] : [baseline];
+        const others = name === "get" ? [baseline, coalesced] : name === "connect" ? [] : [baseline];
         for (const server of round % 2 === 0 ? [...others, product] : [product, ...others]) {
           const result = await load(server, { ...scenario, token: server === product ? token : undefined });
           results[name]![server.name]!.push(result);
@@ -307,7 +317,7 @@ async function main(): Promise<void> {
       return `| ${figure} | ${base === undefined ? "" : fmt(base, digits)} | ${fmt(ours, digits)} ${unit} | ${ratio} | ${target} | ${isFailed ? "FAILED (errors)" : met ? "met" : "NOT met"} |`;
     };
     const m = (name: string, server: string, key: string) =>
-      median(results[name]![server]!.map((r) => r[key] as number));
+      median((results[name]![server] ?? []).map((r) => r[key] as number));
     const getRatio = m("get", "product", "perSecond") / m("get", "coalesced", "perSecond");
     const table = [
       "| figure | baseline | product server | ratio | target | |",
@@ -349,6 +359,15 @@ async function main(): Promise<void> {
         m("get", "product", "p99Ms") <= m("get", "coalesced", "p99Ms"),
         false,
         2,
+      ),
+      row(
+        "GetProduct calls/s over Connect with JSON, vs the same server's gRPC",
+        m("get", "product", "perSecond"),
+        m("connect", "product", "perSecond"),
+        "",
+        "",
+        true,
+        failed(results.connect!.product!),
       ),
       row(
         "ListProducts products/s (4 streams)",
@@ -419,7 +438,7 @@ async function main(): Promise<void> {
       ),
     ];
     const cpu = (name: string, server: string, key: "serverCpuSeconds" | "loadCpuSeconds") =>
-      median(results[name]![server]!.map((r) => r[key]));
+      median((results[name]![server] ?? []).map((r) => r[key]));
     const cpuLines = Object.keys(scenarios).map(
       (name) =>
         `- ${name}: server CPU s (baseline / product): ${fmt(cpu(name, "baseline", "serverCpuSeconds"), 1)} / ${fmt(cpu(name, "product", "serverCpuSeconds"), 1)}; load generator CPU s: ${fmt(cpu(name, "baseline", "loadCpuSeconds"), 1)} / ${fmt(cpu(name, "product", "loadCpuSeconds"), 1)}`,

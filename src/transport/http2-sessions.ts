@@ -18,9 +18,16 @@ export const CONNECTION_LIMITS = {
   maxAgeMs: 60 * 60_000,
   /** ... and its calls still open this much later are ended (a WatchPrices client re-subscribes). */
   maxAgeGraceMs: 5 * 60_000,
+  /** A client may ping at most this often while it has calls open ... */
+  minClientPingIntervalMs: 5 * 60_000,
+  /** ... and this often while it has none; more than twice too often gets GOAWAY too_many_pings. */
+  minIdleClientPingIntervalMs: 2 * 60 * 60_000,
 } as const;
 
 export type ConnectionLimits = { readonly [Key in keyof typeof CONNECTION_LIMITS]: number };
+
+/** Pings too soon a client may send before it is sent away (grpc-go's maxPingStrikes). */
+const MAX_PING_STRIKES = 2;
 
 /** How often sessions are looked over for idleness, silence and age (more often under short limits). */
 const SWEEP_MS = 1_000;
@@ -36,6 +43,9 @@ interface SessionState {
   lastReadAt: number;
   pingSentAt: number | undefined;
   goingAway: boolean;
+  /** When the client last pinged, and how many of its pings came too soon. */
+  clientPingAt: number | undefined;
+  pingStrikes: number;
 }
 
 export interface SessionManager {
@@ -70,14 +80,35 @@ export function manageSessions(limits: ConnectionLimits = CONNECTION_LIMITS): Se
       lastReadAt: now,
       pingSentAt: undefined,
       goingAway: false,
+      clientPingAt: undefined,
+      pingStrikes: 0,
     };
     states.set(session, state);
     session.on("error", () => undefined);
     session.once("close", () => states.delete(session));
+    // Keepalive enforcement as grpc-go does it: a client that pings more often than it may is told
+    // so (GOAWAY ENHANCE_YOUR_CALM "too_many_pings", which grpc clients answer by pinging less).
+    session.on("ping", () => {
+      const at = Date.now();
+      const least = state.openStreams > 0 ? limits.minClientPingIntervalMs : limits.minIdleClientPingIntervalMs;
+      if (state.clientPingAt !== undefined && at - state.clientPingAt < least) state.pingStrikes += 1;
+      state.clientPingAt = at;
+      if (state.pingStrikes > MAX_PING_STRIKES && !state.goingAway) {
+        state.goingAway = true;
+        session.goaway(
+          http2Constants.NGHTTP2_ENHANCE_YOUR_CALM,
+          session.state.lastProcStreamID ?? 0,
+          Buffer.from("too_many_pings"),
+        );
+        session.close();
+      }
+    });
     session.on("stream", (stream: ServerHttp2Stream) => {
       streams.add(stream);
       state.openStreams += 1;
       state.lastCallAt = Date.now();
+      // A client making calls is not one to hold its pings against.
+      state.pingStrikes = 0;
       stream.once("close", () => {
         streams.delete(stream);
         state.openStreams -= 1;

@@ -12,13 +12,20 @@ import { until } from "../support/wait";
 const LIMITS = { ...CONNECTION_LIMITS, keepaliveMs: 200, keepaliveTimeoutMs: 1_200 };
 const SETTINGS = 0x4;
 const PING = 0x6;
+const GOAWAY = 0x7;
 const ACK = 0x1;
 
-/** An HTTP/2 client that answers SETTINGS at once and each PING after `pingDelayMs` (never, when undefined). */
+/**
+ * An HTTP/2 client that answers SETTINGS at once and each of the server's
+ * PINGs after `pingDelayMs` (never, when undefined), and notes the ACKs and
+ * GOAWAY it receives.
+ */
 async function rawClient(port: number, pingDelayMs: number | undefined) {
   const socket = net.connect(port, "127.0.0.1");
   socket.on("error", () => undefined);
   let pings = 0;
+  let pingAcks = 0;
+  let goaway: { code: number; debug: string } | undefined;
   let buffered = Buffer.alloc(0);
   socket.on("data", (chunk: Buffer) => {
     buffered = Buffer.concat([buffered, chunk]);
@@ -28,6 +35,9 @@ async function rawClient(port: number, pingDelayMs: number | undefined) {
       const payload = buffered.subarray(9, 9 + length);
       buffered = buffered.subarray(9 + length);
       if (type === SETTINGS && flags === 0) socket.write(http2Frame(SETTINGS, ACK, 0, Buffer.alloc(0)));
+      if (type === PING && flags === ACK) pingAcks += 1;
+      // The first GOAWAY says why (one that closes the connection may follow it).
+      if (type === GOAWAY) goaway ??= { code: payload.readUInt32BE(4), debug: payload.subarray(8).toString() };
       if (type === PING && flags === 0) {
         pings += 1;
         if (pingDelayMs !== undefined) setTimeout(() => socket.write(http2Frame(PING, ACK, 0, payload)), pingDelayMs);
@@ -38,7 +48,7 @@ async function rawClient(port: number, pingDelayMs: number | undefined) {
   socket.write(
     Buffer.concat([Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"), http2Frame(SETTINGS, 0, 0, Buffer.alloc(0))]),
   );
-  return { socket, pings: () => pings };
+  return { socket, pings: () => pings, pingAcks: () => pingAcks, goaway: () => goaway };
 }
 
 describe("keepalive", () => {
@@ -72,5 +82,43 @@ describe("keepalive", () => {
     const pinged = Date.now();
     await until(() => client.socket.destroyed, 5_000);
     expect(Date.now() - pinged).toBeGreaterThanOrEqual(LIMITS.keepaliveTimeoutMs - 100);
+  });
+});
+
+describe("keepalive enforcement", () => {
+  let server: TransportServer;
+  let port: number;
+  beforeAll(async () => {
+    server = createTransportServer({
+      deadlines: { defaultMs: 1_000, maxMs: 1_000, longLived: new Set() },
+      calls: createCallTracker(),
+      observer: NO_OBSERVER,
+      onUnexpectedError: () => undefined,
+      limits: { ...CONNECTION_LIMITS, minClientPingIntervalMs: 60_000, minIdleClientPingIntervalMs: 60_000 },
+    });
+    port = await server.listen("127.0.0.1", 0);
+  });
+  afterAll(() => server.destroy());
+
+  test("a client that pings more often than it may is sent GOAWAY ENHANCE_YOUR_CALM too_many_pings", async () => {
+    const client = await rawClient(port, undefined);
+    try {
+      for (let i = 0; i < 4; i += 1) client.socket.write(http2Frame(PING, 0, 0, Buffer.alloc(8, i)));
+      await until(() => client.goaway() !== undefined, 5_000);
+      expect(client.goaway()).toEqual({ code: 11, debug: "too_many_pings" });
+    } finally {
+      client.socket.destroy();
+    }
+  });
+
+  test("three pings within the limit's strikes keep the connection", async () => {
+    const client = await rawClient(port, undefined);
+    try {
+      for (let i = 0; i < 3; i += 1) client.socket.write(http2Frame(PING, 0, 0, Buffer.alloc(8, i)));
+      await until(() => client.pingAcks() === 3, 5_000);
+      expect(client.goaway()).toBeUndefined();
+    } finally {
+      client.socket.destroy();
+    }
   });
 });

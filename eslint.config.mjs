@@ -18,6 +18,7 @@ export default tseslint.config(
       "dist/",
       "coverage/",
       "node_modules/",
+      ".cache/",
       "drizzle/",
       "test/client/consumer/consumer.ts",
       "test/browser/page.ts",

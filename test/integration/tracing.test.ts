@@ -14,7 +14,7 @@ import path from "node:path";
 import { context, propagation, SpanKind, trace } from "@opentelemetry/api";
 import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
 import { W3CTraceContextPropagator } from "@opentelemetry/core";
-import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base";
+import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from "@opentelemetry/sdk-trace";
 import { ServerCredentials } from "@grpc/grpc-js";
 import { createServer as createNiceServer, ServerError, Status, type Server } from "nice-grpc";
 import { openTelemetryServerMiddleware } from "nice-grpc-opentelemetry";
@@ -93,7 +93,7 @@ describe("tracing", () => {
   let traced: ServerProcess;
   let untraced: ServerProcess;
   const local = new InMemorySpanExporter();
-  const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(local)] });
+  const provider = new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter: local })] });
   let frontend: Server;
   let frontendPort: number;
   let token: string;

@@ -4,6 +4,7 @@
 // handle, so nothing above this folder knows which one it has.
 import type { SQL } from "drizzle-orm";
 import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
+import { DATABASE_DEFAULTS } from "../config";
 import { openPglite } from "./pglite";
 import { openPostgres } from "./postgres";
 
@@ -34,26 +35,35 @@ export interface WorkScope {
   remainingMs(): number | undefined;
 }
 
+/** Tells whether NOTIFYs are being heard, and when not, why (for the log). */
+export type ListeningReport = (listening: boolean, reason?: string) => void;
+
 export interface DatabaseHandle {
   readonly backend: Backend;
   /**
-   * The shared pool, for work that belongs to no one call (reads coalesced
-   * across calls, health checks). Nothing cancels its queries: on PostgreSQL
-   * every pooled session's `statement_timeout` bounds them.
+   * For work that belongs to no one call (health checks, watchers catching
+   * up, the key sweep, start-up reads). On PostgreSQL each statement runs on
+   * a connection of its own and is cancelled once it has run for the
+   * statement bound (OpenDatabaseOptions.statementTimeoutMs).
    */
   readonly db: Database;
   /**
    * Runs one call's work on a connection no other work shares. When the
    * call's signal aborts, the statement running is cancelled, and only it:
    * see postgres.ts for why a cancel cannot reach another caller's query.
-   * Each statement commits on its own; nothing is sent once the signal has aborted.
+   * Each statement commits on its own; nothing is sent once the signal has
+   * aborted. A statement sent whose answer cannot come (the connection was
+   * lost, or it could not be cancelled) fails with
+   * StatementOutcomeUnknownError (statement-errors.ts): it may have committed.
    */
   withConnection<T>(scope: WorkScope, work: (connection: CallConnection) => Promise<T>): Promise<T>;
   /**
    * As withConnection, in one transaction that commits only if the signal has
    * not aborted by the time `work` is done; otherwise it rolls back and
    * rejects with the signal's reason. On PostgreSQL the transaction's
-   * `statement_timeout` is the time the call has left.
+   * `statement_timeout` is the time the call has left, so the server stops it
+   * even when no cancel can reach it. Fails with StatementOutcomeUnknownError
+   * only when the COMMIT was sent and its answer cannot come.
    */
   transaction<T>(scope: WorkScope, work: (tx: CallConnection) => Promise<T>): Promise<T>;
   /**
@@ -64,18 +74,19 @@ export interface DatabaseHandle {
   prepare<Statement>(build: (db: Database) => Statement): Statement;
   /**
    * Subscribes to NOTIFY on a channel. Resolves once the LISTEN is in place
-   * and returns the function that ends it. When the connection behind it is
-   * lost, `onListening(false)`; it is re-established by itself, and then
-   * `onListening(true)`: notifications sent in between are lost.
-   * (On PostgreSQL, calls fail at once with UNAVAILABLE while the database is
-   * known to be unreachable: see reachability.ts.)
+   * and it is known whether it hears (`onListening` has been called once by
+   * then), to the function that ends it. `onListening(false, why)` whenever
+   * it stops hearing; it is re-established by itself, and then
+   * `onListening(true)`: notifications sent in between are lost. On
+   * PostgreSQL it proves that it hears with a heartbeat NOTIFY on a channel
+   * of its own (postgres-listener.ts).
    */
   listen(
     channel: string,
     onPayload: (payload: string) => void,
-    onListening?: (listening: boolean) => void,
+    onListening?: ListeningReport,
   ): Promise<() => Promise<void>>;
-  /** Runs `work` on one connection while it holds the session-level advisory lock `key`. */
+  /** Runs `work` on one session while it holds the session-level advisory lock `key` (on PostgreSQL, over the direct URL). */
   withAdvisoryLock<T>(key: number, work: (db: Database) => Promise<T>): Promise<T>;
   /** A cheap round trip, for health checks. */
   ping(): Promise<void>;
@@ -85,14 +96,22 @@ export interface DatabaseHandle {
 }
 
 export interface OpenDatabaseOptions {
-  /** postgres:// URL; when absent, PGlite under dataDir. */
+  /** postgres:// URL of the pool (a transaction pooler may be behind it); when absent, PGlite under dataDir. */
   readonly url?: string | undefined;
+  /**
+   * postgres:// URL of a session of the service's own, for what needs one:
+   * LISTEN, and the migrations' advisory lock. Defaults to `url`.
+   */
+  readonly directUrl?: string | undefined;
   /** PGlite's data directory, or "memory://" for a throwaway in-memory database. */
   readonly dataDir: string;
+  /** Most connections in the pool (LISTEN and cancel requests have their own besides). */
   readonly poolMax?: number;
+  /** Named prepared statements; off for a pooler that does not keep them across transactions. */
+  readonly prepare?: boolean;
   /**
-   * PostgreSQL's statement_timeout on pooled sessions: the backstop for
-   * queries nothing cancels. Defaults to 5 minutes (MAX_DEADLINE_MS's default).
+   * The longest any statement may run: a call's statements are bounded by
+   * its deadline, the others (and calls without a deadline) by this.
    */
   readonly statementTimeoutMs?: number;
   /** Called with the SQL of every query Drizzle sends (tracing, tests). */
@@ -110,8 +129,10 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
     ? openPglite(options.dataDir, drizzleConfig)
     : openPostgres({
         url: options.url,
-        poolMax: options.poolMax ?? 10,
-        statementTimeoutMs: options.statementTimeoutMs ?? 300_000,
+        directUrl: options.directUrl ?? options.url,
+        poolMax: options.poolMax ?? DATABASE_DEFAULTS.poolMax,
+        prepare: options.prepare ?? DATABASE_DEFAULTS.prepare,
+        statementTimeoutMs: options.statementTimeoutMs ?? DATABASE_DEFAULTS.statementTimeoutMs,
         drizzleConfig,
       });
 }

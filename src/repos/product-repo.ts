@@ -2,9 +2,10 @@
 // hand it validated values and get rows or undefined back, never SQL.
 // A call's reads take the call's scope (its signal and time left) and run on
 // a connection of their own, where stopping the call cancels its statement
-// and nothing else (src/db/postgres.ts); its writes run on the connection
-// they are given (idempotency-repo.ts opens it); point reads coalesced across
-// calls belong to no one call and run on the shared pool.
+// and nothing else (src/db/cancellable-connection.ts); its writes run on the
+// connection they are given (idempotency-repo.ts opens it); a point read
+// coalesced across calls runs on a connection of its own too, and is
+// cancelled when its last caller has stopped (batch-loader.ts).
 import { randomUUID } from "node:crypto";
 import { and, asc, eq, sql, type SQL } from "drizzle-orm";
 import type { CallConnection, DatabaseHandle, WorkScope } from "../db/client";
@@ -12,6 +13,7 @@ import { products, type ProductRow } from "../db/schema";
 import { refusedByDatabase } from "../db/statement-errors";
 import { createBatchLoader } from "./batch-loader";
 import { createWriteCoalescer } from "./write-coalescer";
+import { asWrite } from "./write-outcome";
 
 export type { ProductRow };
 
@@ -62,11 +64,13 @@ export function createProductRepo(database: DatabaseHandle, options: ProductRepo
 
   // Built once: Drizzle otherwise rebuilds the SQL text on every call, which
   // costs more CPU than the round trip.
-  const selectByIds = database.db
-    .select()
-    .from(products)
-    .where(sql`${products.id} = ANY(${sql.placeholder("ids")}::uuid[])`)
-    .prepare("products_by_ids");
+  const selectByIds = database.prepare((db) =>
+    db
+      .select()
+      .from(products)
+      .where(sql`${products.id} = ANY(${sql.placeholder("ids")}::uuid[])`)
+      .prepare("products_by_ids"),
+  );
 
   const insertOne = database.prepare((db) =>
     db
@@ -140,19 +144,22 @@ export function createProductRepo(database: DatabaseHandle, options: ProductRepo
   // statement each batch (write-coalescer.ts): one round trip and one commit
   // for many, and each call's cancel still stops its own insert.
   const createTogether = createWriteCoalescer<NewProduct, ProductRow>(
-    (items, scope) => database.withConnection(scope, (connection) => insertChunk(items, connection)),
+    (items, scope) => asWrite(database.withConnection(scope, (connection) => insertChunk(items, connection))),
     { keptNothing: refusedByDatabase },
   );
 
-  const loadProduct = createBatchLoader<string, ProductRow>(async (ids) => {
-    const rows = await selectByIds.execute({ ids });
+  const loadProduct = createBatchLoader<string, ProductRow>(async (ids, scope) => {
+    const rows = await database.withConnection(scope, (connection) => connection.execute(selectByIds, { ids }));
     return new Map(rows.map((row) => [row.id, row]));
   });
 
   return {
-    /** One product by id. Calls in the same event-loop turn share one query, which no one call can cancel. */
-    getById(id: string): Promise<ProductRow | undefined> {
-      return loadProduct(id);
+    /**
+     * One product by id. Calls in the same event-loop turn share one query:
+     * a call that stops leaves it, and the last one to leave cancels it.
+     */
+    getById(id: string, scope: WorkScope): Promise<ProductRow | undefined> {
+      return loadProduct(id, scope);
     },
 
     // Writes run on the connection they are given (CallConnection), so that a
@@ -196,7 +203,7 @@ export function createProductRepo(database: DatabaseHandle, options: ProductRepo
       return row;
     },
 
-    /** Current prices on the shared pool, for work that is no one call's (watchers catching up). */
+    /** Current prices, for work that is no one call's (watchers catching up). */
     async getPricesShared(ids: readonly string[]): Promise<PriceRow[]> {
       const rows: PriceRow[] = [];
       for (let start = 0; start < ids.length; start += insertChunkSize) {

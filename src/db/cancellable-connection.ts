@@ -21,6 +21,7 @@
 // the statement until it settles.
 import type { ISql, Sql } from "postgres";
 import type { CancelGate } from "./cancel-gate";
+import { typedParameters } from "./cancel-while-describing";
 import { sendOn, type AnyQuery, type DriverClient } from "./drizzle-client";
 import { isConnectionError } from "./reachability";
 import { StatementOutcomeUnknownError } from "./statement-errors";
@@ -72,7 +73,7 @@ export function cancellableConnection(connection: ISql, options: CancellableOpti
     options: options.driverOptions,
     unsafe(query, params, queryOptions) {
       signal.throwIfAborted();
-      const pending = sendOn(connection, query, params, queryOptions);
+      const pending = sendOn(connection, query, typedParameters(connection, params), queryOptions);
       // postgres.js sends a query when it is awaited; Drizzle sets it up
       // (.values()) synchronously first, so watch it only after that.
       let settled!: () => void;

@@ -7,10 +7,12 @@ import { sql } from "drizzle-orm";
 import { Status } from "nice-grpc-common";
 import { BatchCreateResponse, type CreateProductRequest, type Product } from "../../gen/product/v1/product";
 import { createKeyedWrites } from "../../src/repos/idempotency-repo";
+import { rowsOf } from "../../src/db/rows";
 import { idempotencyKeys } from "../../src/db/schema";
 import { TEST_BACKENDS } from "../support/database";
 import { expectStatus, newProduct, productCount, streamOf } from "../support/products";
 import { serveForSuite } from "../support/server";
+import { until } from "../support/wait";
 
 const unbounded = { signal: new AbortController().signal, remainingMs: () => undefined };
 
@@ -152,22 +154,32 @@ describe.each(TEST_BACKENDS)("idempotency key retention on $name", (backend) => 
   });
 
   test("the sweep deletes expired keys, and only those", async () => {
-    const writes = createKeyedWrites(suite.database.handle, { retentionMs: 60_000, sweepBatchSize: 2 });
-    const lasting = { ...newProduct(1, "swept"), requestId: randomUUID() };
-    const expiring = Array.from({ length: 5 }, () => ({ ...newProduct(2, "swept"), requestId: randomUUID() }));
-    for (const request of expiring) await suite.server.client.createProduct(request);
-    await new Promise((resolve) => setTimeout(resolve, 400));
-    // Kept for a minute by a server that keeps keys that long.
-    const codec = { encode: () => new Uint8Array([1]), decode: () => "stored" };
-    await writes.run(
-      unbounded,
-      { requestId: lasting.requestId, fingerprint: new Uint8Array([1]) },
-      codec,
-      async () => "written",
-    );
-    expect(await writes.sweep()).toBeGreaterThanOrEqual(5);
-    const left = await suite.database.handle.db.select({ requestId: idempotencyKeys.requestId }).from(idempotencyKeys);
-    expect(left.map((row) => row.requestId)).toEqual([lasting.requestId]);
+    // A database of its own: the suite's server sweeps its keys every second, and would race this sweep.
+    const database = await backend.open();
+    try {
+      const codec = { encode: () => new Uint8Array([1]), decode: () => "stored" };
+      const keyed = (retentionMs: number) => {
+        const writes = createKeyedWrites(database.handle, { retentionMs, sweepBatchSize: 2 });
+        const key = { requestId: randomUUID(), fingerprint: new Uint8Array([1]) };
+        return { writes, key, write: () => writes.run(unbounded, key, codec, async () => "written") };
+      };
+      const expiring = Array.from({ length: 5 }, () => keyed(300));
+      for (const { write } of expiring) await write();
+      const lasting = keyed(60_000);
+      await lasting.write();
+      const expired = async () =>
+        rowsOf<{ n: number }>(
+          await database.handle.db.execute(
+            sql`SELECT count(*)::int AS n FROM idempotency_keys WHERE expires_at <= now()`,
+          ),
+        )[0]?.n;
+      await until(async () => (await expired()) === 5);
+      expect(await lasting.writes.sweep()).toBe(5);
+      const left = await database.handle.db.select({ requestId: idempotencyKeys.requestId }).from(idempotencyKeys);
+      expect(left.map((row) => row.requestId)).toEqual([lasting.key.requestId]);
+    } finally {
+      await database.close();
+    }
   });
 });
 

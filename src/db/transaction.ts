@@ -9,7 +9,7 @@
 // The outcome it reports is what the store did. Nothing commits unless the
 // work finished while the signal had not aborted. Until postgres.js has sent
 // COMMIT, any failure means nothing was kept, and the call does not wait for
-// a ROLLBACK that cannot reach the server; once COMMIT was sent, a lost
+// a BEGIN or ROLLBACK that cannot reach the server; once COMMIT was sent, a lost
 // connection (or no answer by `abandonAfterMs` after the call stopped) is
 // StatementOutcomeUnknownError.
 import type { Sql } from "postgres";
@@ -43,25 +43,31 @@ export function createTransactions(options: TransactionOptions): RunTransaction 
     signal.throwIfAborted();
     reachability.check();
     return new Promise<T>((resolve, reject) => {
-      let commitSent = false;
+      /** Before the work: waiting for a connection, or for BEGIN. Then the work's statements, then COMMIT. */
+      let phase: "starting" | "working" | "committing" = "starting";
       let abandonTimer: NodeJS.Timeout | undefined;
       const settle = (outcome: () => void) => {
         clearTimeout(abandonTimer);
         signal.removeEventListener("abort", onAbort);
         outcome();
       };
-      // A COMMIT that does not answer once the call has stopped is given up on.
       const onAbort = () => {
-        if (!commitSent) return;
-        abandonTimer = setTimeout(
-          () => settle(() => reject(new StatementOutcomeUnknownError({ cause: signal.reason }))),
-          options.abandonAfterMs,
-        );
+        // Nothing of the work was sent: it stops now, whatever becomes of BEGIN.
+        if (phase === "starting") settle(() => reject(signal.reason as Error));
+        // A COMMIT that does not answer once the call has stopped is given up on.
+        else if (phase === "committing")
+          abandonTimer = setTimeout(
+            () => settle(() => reject(new StatementOutcomeUnknownError({ cause: signal.reason }))),
+            options.abandonAfterMs,
+          );
+        // While working, the cancellable connection stops the work.
       };
       signal.addEventListener("abort", onAbort, { once: true });
 
       const begun = sql
         .begin(async (tx) => {
+          signal.throwIfAborted();
+          phase = "working";
           const cancellable = cancellableConnection(tx, {
             driverOptions: sql.options,
             signal,
@@ -79,7 +85,7 @@ export function createTransactions(options: TransactionOptions): RunTransaction 
             // The last moment to stop: postgres.js sends COMMIT when this returns.
             await cancellable.quiet();
             signal.throwIfAborted();
-            commitSent = true;
+            phase = "committing";
             return result;
           } catch (error) {
             // No COMMIT was sent, so nothing was kept, whatever became of the
@@ -101,7 +107,7 @@ export function createTransactions(options: TransactionOptions): RunTransaction 
           reachability.failed(error);
           settle(() =>
             reject(
-              commitSent && isConnectionError(error)
+              phase === "committing" && isConnectionError(error)
                 ? new StatementOutcomeUnknownError({ cause: error })
                 : (error as Error),
             ),

@@ -15,6 +15,8 @@ export interface TcpProxy {
   readonly accepted: number;
   /** Client connections open now (whatever they are for: pool, LISTEN, cancel requests). */
   readonly open: number;
+  /** Of those, the ones that carry a cancel request (PostgreSQL's CancelRequest, code 80877102). */
+  readonly openCancels: number;
   /** Drops every connection and refuses new ones. */
   cut(): void;
   /** Accepts connections again. */
@@ -34,6 +36,8 @@ export interface TcpProxy {
   close(): Promise<void>;
 }
 
+const CANCEL_REQUEST_CODE = 80877102;
+
 interface Held {
   readonly chunk: Buffer;
   readonly at: number;
@@ -42,7 +46,8 @@ interface Held {
 export async function startTcpProxy(target: { host: string; port: number }): Promise<TcpProxy> {
   const sockets = new Set<net.Socket>();
   const clients = new Set<net.Socket>();
-  /** Flushes what each connection held, once the black hole heals. */
+  const cancels = new Set<net.Socket>();
+  /** What to do once the black hole heals: flush held bytes, make held connections. */
   const onHeal = new Set<() => void>();
   let cut = false;
   let holeOpen = false;
@@ -50,39 +55,47 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
   let latencyMs = 0;
   let accepted = 0;
 
-  /** Writes `from`'s bytes to `to` in order, holding them while the black hole lasts (and, replies, by the latency). */
-  function forward(from: net.Socket, to: net.Socket, delayed: boolean): void {
+  /**
+   * One direction of a connection: bytes go to `to()` in order, held while
+   * there is no `to` yet, while the black hole lasts, and (replies) by the
+   * latency in force when they came; an end follows the last of them.
+   */
+  function direction(to: () => net.Socket | undefined, delayed: boolean) {
     const held: Held[] = [];
     let timer: NodeJS.Timeout | undefined;
     let ended = false;
     const release = () => {
       timer = undefined;
-      if (holeOpen) return;
+      const socket = to();
+      if (holeOpen || socket === undefined) return;
       while (held.length > 0 && (held[0] as Held).at <= Date.now()) {
         const { chunk } = held.shift() as Held;
-        if (!to.destroyed) to.write(chunk);
+        if (!socket.destroyed) socket.write(chunk);
       }
       if (held.length > 0) timer = setTimeout(release, (held[0] as Held).at - Date.now());
-      else if (ended && !to.destroyed) to.end();
+      else if (ended && !socket.destroyed) socket.end();
     };
     onHeal.add(release);
-    from.on("data", (chunk: Buffer) => {
-      const delay = delayed ? latencyMs : 0;
-      if (!holeOpen && delay === 0 && held.length === 0) {
-        to.write(chunk);
-        return;
-      }
-      held.push({ chunk, at: Date.now() + delay });
-      if (timer === undefined && !holeOpen) release();
-    });
-    from.on("end", () => {
-      ended = true;
-      if (timer === undefined && !holeOpen) release();
-    });
-    from.on("close", () => {
-      clearTimeout(timer);
-      onHeal.delete(release);
-    });
+    return {
+      release,
+      push(chunk: Buffer) {
+        const socket = to();
+        if (!holeOpen && socket !== undefined && !(delayed && latencyMs > 0) && held.length === 0) {
+          socket.write(chunk);
+          return;
+        }
+        held.push({ chunk, at: Date.now() + (delayed ? latencyMs : 0) });
+        if (timer === undefined) release();
+      },
+      end() {
+        ended = true;
+        if (timer === undefined) release();
+      },
+      stop() {
+        clearTimeout(timer);
+        onHeal.delete(release);
+      },
+    };
   }
 
   const server = net.createServer({ allowHalfOpen: true }, (client) => {
@@ -91,31 +104,46 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
       return;
     }
     accepted += 1;
-    client.pause();
     sockets.add(client);
     clients.add(client);
-    client.on("close", () => {
-      sockets.delete(client);
-      clients.delete(client);
+    let upstream: net.Socket | undefined;
+    const outbound = direction(() => upstream, false);
+    client.once("data", (chunk: Buffer) => {
+      if (chunk.length >= 8 && chunk.readInt32BE(0) === 16 && chunk.readInt32BE(4) === CANCEL_REQUEST_CODE)
+        cancels.add(client);
     });
+    client.on("data", (chunk: Buffer) => outbound.push(chunk));
+    client.on("end", () => outbound.end());
     client.on("error", () => client.destroy());
     const connect = () => {
       onHeal.delete(connect);
-      if (client.destroyed) return;
+      if (client.destroyed || upstream !== undefined) return;
       if (holeOpen) {
         onHeal.add(connect);
         return;
       }
-      const upstream = net.connect({ port: target.port, host: target.host, allowHalfOpen: true });
-      sockets.add(upstream);
-      upstream.on("close", () => sockets.delete(upstream));
-      upstream.on("error", () => upstream.destroy());
-      forward(client, upstream, false);
-      forward(upstream, client, true);
-      client.resume();
-      client.on("close", () => upstream.destroy());
-      upstream.on("close", () => client.destroy());
+      const socket = net.connect({ port: target.port, host: target.host, allowHalfOpen: true });
+      upstream = socket;
+      sockets.add(socket);
+      const inbound = direction(() => client, true);
+      socket.on("data", (chunk: Buffer) => inbound.push(chunk));
+      socket.on("end", () => inbound.end());
+      socket.on("error", () => socket.destroy());
+      socket.on("close", () => {
+        sockets.delete(socket);
+        inbound.stop();
+        client.destroy();
+      });
+      outbound.release();
     };
+    client.on("close", () => {
+      sockets.delete(client);
+      clients.delete(client);
+      cancels.delete(client);
+      onHeal.delete(connect);
+      outbound.stop();
+      upstream?.destroy();
+    });
     if (connectDelayMs > 0) setTimeout(connect, connectDelayMs);
     else connect();
   });
@@ -127,6 +155,9 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     },
     get open() {
       return clients.size;
+    },
+    get openCancels() {
+      return cancels.size;
     },
     cut() {
       cut = true;

@@ -67,11 +67,11 @@ export async function startPgBouncer(serverUrl: string): Promise<PgBouncer> {
     await chown(dir, uid, gid);
     await chmod(dir, 0o755);
   }
-  const args = [path.join(dir, "pgbouncer.ini")];
-  const child: ChildProcess =
-    process.getuid?.() === 0
-      ? spawn("runuser", ["-u", "postgres", "--", BINARY, ...args], { stdio: "ignore" })
-      : spawn(BINARY, args, { stdio: "ignore" });
+  // PgBouncer refuses to run as root: as root, the test runs it as postgres.
+  const child: ChildProcess = spawn(BINARY, [path.join(dir, "pgbouncer.ini")], {
+    stdio: "ignore",
+    ...(process.getuid?.() === 0 ? { uid, gid } : {}),
+  });
   const url = new URL(serverUrl);
   url.host = `127.0.0.1:${port}`;
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
@@ -97,8 +97,8 @@ export async function startPgBouncer(serverUrl: string): Promise<PgBouncer> {
   return {
     url: url.toString(),
     async close() {
-      // SIGINT: PgBouncer's fast shutdown, closing its connections at once.
-      child.kill("SIGINT");
+      // SIGTERM: PgBouncer's immediate shutdown (SIGINT would wait for its clients).
+      child.kill("SIGTERM");
       await exited;
       await rm(dir, { recursive: true, force: true });
     },

@@ -8,6 +8,11 @@
 // run to its own bound (its transaction's statement_timeout, or the end of
 // the database's silence); whoever waits for it stops waiting at its own
 // bound (cancellable-connection.ts).
+//
+// A slot is held until the cancel resolves, and at most `slotMs`: postgres.js
+// closes a cancel connection by cancel_timeout, and a cancel() that has not
+// resolved well after that never opened one (as for a COPY FROM STDIN,
+// whose cancel() in 4.2.0 neither stops it nor resolves).
 
 /** What can be cancelled: a postgres.js query, whose cancel() resolves once the request has landed. */
 export interface Cancellable {
@@ -31,27 +36,34 @@ interface Waiting {
   readonly timer: NodeJS.Timeout;
 }
 
-export function createCancelGate(options: { readonly slots: number; readonly maxWaitMs: number }): CancelGate {
+export function createCancelGate(options: {
+  readonly slots: number;
+  readonly maxWaitMs: number;
+  readonly slotMs: number;
+}): CancelGate {
   let inFlight = 0;
   let dropped = 0;
   const waiting: Waiting[] = [];
 
   function send(query: Cancellable): Promise<CancelOutcome> {
     inFlight += 1;
-    return query
-      .cancel()
-      .then(
-        () => "delivered" as const,
-        () => "failed" as const,
-      )
-      .finally(() => {
-        inFlight -= 1;
-        const next = waiting.shift();
-        if (next !== undefined) {
-          clearTimeout(next.timer);
-          void send(next.query).then(next.resolve);
-        }
-      });
+    let timer: NodeJS.Timeout | undefined;
+    const unanswered = new Promise<CancelOutcome>((resolve) => {
+      timer = setTimeout(() => resolve("failed"), options.slotMs);
+    });
+    const sent = query.cancel().then(
+      () => "delivered" as const,
+      () => "failed" as const,
+    );
+    return Promise.race([sent, unanswered]).finally(() => {
+      clearTimeout(timer);
+      inFlight -= 1;
+      const next = waiting.shift();
+      if (next !== undefined) {
+        clearTimeout(next.timer);
+        void send(next.query).then(next.resolve);
+      }
+    });
   }
 
   return {

@@ -16,9 +16,12 @@
 //
 // Cancels go through the gate (cancel-gate.ts), which may drop one. A
 // statement still unanswered `abandonAfterMs` after the abort (its cancel
-// was dropped, or the database stopped answering) is given up on: run()
-// rejects with StatementOutcomeUnknownError, and the connection stays with
-// the statement until it settles.
+// was dropped, the database stopped answering, or it is a COPY, which
+// postgres.js 4.2.0 cannot cancel) is given up on: run() rejects with
+// StatementOutcomeUnknownError, and the connection stays with the statement
+// until it settles.
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
 import type { ISql, Sql } from "postgres";
 import type { CancelGate } from "./cancel-gate";
 import { typedParameters } from "./cancel-while-describing";
@@ -69,6 +72,24 @@ export function cancellableConnection(connection: ISql, options: CancellableOpti
   };
   signal.addEventListener("abort", onAbort, { once: true });
 
+  /** Keeps `query` in flight until `settles` does, and learns from how it failed. */
+  function watch(query: AnyQuery, settles: () => Promise<unknown>): void {
+    let settled!: () => void;
+    inFlight.set(query, new Promise<void>((resolve) => (settled = resolve)));
+    settles().then(
+      () => {
+        inFlight.delete(query);
+        settled();
+      },
+      (error: unknown) => {
+        lost ||= isConnectionError(error);
+        inFlight.delete(query);
+        settled();
+        options.onFailure(error);
+      },
+    );
+  }
+
   const client: DriverClient = {
     options: options.driverOptions,
     unsafe(query, params, queryOptions) {
@@ -76,23 +97,20 @@ export function cancellableConnection(connection: ISql, options: CancellableOpti
       const pending = sendOn(connection, query, typedParameters(connection, params), queryOptions);
       // postgres.js sends a query when it is awaited; Drizzle sets it up
       // (.values()) synchronously first, so watch it only after that.
-      let settled!: () => void;
-      inFlight.set(pending, new Promise<void>((resolve) => (settled = resolve)));
-      queueMicrotask(() => {
-        pending.then(
-          () => {
-            inFlight.delete(pending);
-            settled();
-          },
-          (error: unknown) => {
-            lost ||= isConnectionError(error);
-            inFlight.delete(pending);
-            settled();
-            options.onFailure(error);
-          },
-        );
-      });
+      queueMicrotask(() => watch(pending, () => pending));
       return pending;
+    },
+    async copyIn(statement, chunks) {
+      signal.throwIfAborted();
+      const copy = sendOn(connection, statement);
+      // The query resolves with the stream as soon as the server is ready for
+      // rows; COPY is done when the stream has finished (the server took every
+      // row) or failed (it refused one).
+      const copying = (async () => {
+        await pipeline(Readable.from(chunks), await copy.writable());
+      })();
+      watch(copy, () => copying);
+      await copying;
     },
   };
 

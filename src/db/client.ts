@@ -26,6 +26,12 @@ export interface CallConnection {
   execute<Result>(statement: PreparedStatement<Result>, values?: Record<string, unknown>): Promise<Result>;
   /** The rows of raw SQL (Drizzle's `sql`), whichever driver runs it. Values come as the driver gives them. */
   rows<Row>(query: SQL): Promise<Row[]>;
+  /**
+   * Streams rows, in COPY's text format, into `statement` (a `COPY … FROM
+   * STDIN`): the fastest way to write many rows. Absent where the driver has
+   * no COPY (PGlite). Resolves once the server has taken every row.
+   */
+  readonly copyIn?: (statement: string, chunks: Iterable<string>) => Promise<void>;
 }
 
 /** How the work of one call may be stopped: its signal, and the time it has left. */

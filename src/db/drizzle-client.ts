@@ -21,6 +21,8 @@ export interface DriverClient {
   readonly options: Sql["options"];
   unsafe(query: string, params?: unknown[], options?: { prepare?: boolean }): DriverQuery;
   begin?<T>(work: (client: DriverClient) => Promise<T>): Promise<T>;
+  /** Not Drizzle's: CallConnection.copyIn. */
+  copyIn?(statement: string, chunks: Iterable<string>): Promise<void>;
 }
 
 export type AnyQuery = PendingQuery<Row[]>;
@@ -71,6 +73,7 @@ export function createStatementRouter(options: Sql["options"], config: DrizzleCo
         async rows<Row>(query: SQL): Promise<Row[]> {
           return rowsOf<Row>(await this.db.execute(query));
         },
+        copyIn: client.copyIn?.bind(client),
       };
     },
   };

@@ -53,7 +53,7 @@ function timeLimited(ms: number): WorkScope {
 
 export function openPostgres(options: PostgresOptions): DatabaseHandle {
   const sql = openPool(options.url, options);
-  const gate = createCancelGate({ slots: CANCEL_SLOTS, maxWaitMs: CANCEL_TIMEOUT_MS });
+  const gate = createCancelGate({ slots: CANCEL_SLOTS, maxWaitMs: CANCEL_TIMEOUT_MS, slotMs: 2 * CANCEL_TIMEOUT_MS });
   const reachability = createReachability(() =>
     runReserved(timeLimited(PROBE_TIMEOUT_MS), async (client) => void (await client.unsafe("SELECT 1")), {
       whileUnreachable: true,

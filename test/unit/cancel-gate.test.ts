@@ -29,7 +29,7 @@ function request() {
 }
 
 test("at most `slots` cancels are on their way; the next waits for a slot, oldest first", async () => {
-  const gate = createCancelGate({ slots: 2, maxWaitMs: 60_000 });
+  const gate = createCancelGate({ slots: 2, maxWaitMs: 60_000, slotMs: 60_000 });
   const requests = Array.from({ length: 4 }, request);
   const outcomes = requests.map((r) => gate.cancel(r.query));
   expect(requests.map((r) => r.sent)).toEqual([true, true, false, false]);
@@ -46,7 +46,7 @@ test("at most `slots` cancels are on their way; the next waits for a slot, oldes
 });
 
 test("a cancel that waited its bound for a slot is dropped, and never sent", async () => {
-  const gate = createCancelGate({ slots: 1, maxWaitMs: 50 });
+  const gate = createCancelGate({ slots: 1, maxWaitMs: 50, slotMs: 60_000 });
   const stuck = request();
   const late = request();
   void gate.cancel(stuck.query);
@@ -55,4 +55,15 @@ test("a cancel that waited its bound for a slot is dropped, and never sent", asy
   stuck.land();
   await until(() => gate.inFlight === 0);
   expect(late.sent).toBe(false);
+});
+
+test("a cancel that never resolves gives its slot back after `slotMs`", async () => {
+  const gate = createCancelGate({ slots: 1, maxWaitMs: 60_000, slotMs: 50 });
+  const silent = request();
+  const next = request();
+  const outcomes = [gate.cancel(silent.query), gate.cancel(next.query)];
+  expect(await outcomes[0]).toBe("failed");
+  await until(() => next.sent);
+  next.land();
+  expect(await outcomes[1]).toBe("delivered");
 });

@@ -24,7 +24,7 @@ import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { ISql, Sql } from "postgres";
 import type { CancelGate } from "./cancel-gate";
-import { typedParameters } from "./cancel-while-describing";
+import { sendCancellable } from "./cancel-while-describing";
 import { sendOn, type AnyQuery, type DriverClient } from "./drizzle-client";
 import { isConnectionError } from "./reachability";
 import { StatementOutcomeUnknownError } from "./statement-errors";
@@ -92,9 +92,10 @@ export function cancellableConnection(connection: ISql, options: CancellableOpti
 
   const client: DriverClient = {
     options: options.driverOptions,
-    unsafe(query, params, queryOptions) {
+    // Drizzle asks for named statements ({ prepare: true }) where it prepares them; they go out unnamed.
+    unsafe(query, params) {
       signal.throwIfAborted();
-      const pending = sendOn(connection, query, typedParameters(connection, params), queryOptions);
+      const pending = sendCancellable(connection, query, params);
       // postgres.js sends a query when it is awaited; Drizzle sets it up
       // (.values()) synchronously first, so watch it only after that.
       queueMicrotask(() => watch(pending, () => pending));

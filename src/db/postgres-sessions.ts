@@ -16,9 +16,11 @@ const CONNECT_TIMEOUT_SECONDS = 1;
  * How long a cancel request may take to land, and a cancelled statement to
  * end, before postgres.js closes its connection (the database is then
  * silent, and whether the statement ran is unknown). A live server answers
- * a cancel in milliseconds.
+ * a cancel in milliseconds; on a busy one it can take more than a second,
+ * and closing the connection then would make a write's outcome unknown for
+ * nothing.
  */
-export const CANCEL_TIMEOUT_MS = 1_000;
+export const CANCEL_TIMEOUT_MS = 2_000;
 /** postgres.js waits up to 20 s between reconnects after repeated failures; the reachability gate already keeps calls off a dead database, so a short wait is enough. */
 const MAX_RECONNECT_WAIT_SECONDS = 0.25;
 

@@ -70,12 +70,13 @@ check-generate: $(DEPS) ## Fail when gen/ differs from what proto/ generates.
 	  exit 1
 	fi
 
-lint: $(DEPS) ## buf lint and format check, the TypeScript type check, ESLint (type-checked rules) and the Prettier check.
+lint: $(DEPS) ## buf lint and format check, the TypeScript type check, ESLint (type-checked rules), the Prettier check and the layers' import rules.
 	$(BIN)/buf lint
 	$(BIN)/buf format --diff --exit-code
 	$(BIN)/tsc --noEmit -p tsconfig.json
 	$(BIN)/eslint --max-warnings 0 .
 	$(BIN)/prettier --check --log-level warn .
+	$(BIN)/depcruise --config .dependency-cruiser.cjs src gen
 
 format: $(DEPS) ## Format the code (Prettier) and the proto (buf format).
 	$(BIN)/prettier --write --log-level warn .

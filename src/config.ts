@@ -13,6 +13,10 @@ export interface Config {
   readonly port: number;
   /** PostgreSQL URL; when absent the embedded PGlite database under dataDir is used. */
   readonly databaseUrl: string | undefined;
+  /** PostgreSQL URL of a session of the service's own (LISTEN, migrations), when databaseUrl is a pooler. */
+  readonly databaseDirectUrl: string | undefined;
+  /** Whether the pool uses named prepared statements. */
+  readonly databasePrepare: boolean;
   /** Where the embedded database (and development secrets) live. */
   readonly dataDir: string;
   /** Most connections the PostgreSQL pool opens. */
@@ -83,6 +87,16 @@ type Env = Readonly<Record<string, string | undefined>>;
 
 const LOG_LEVELS: readonly LogLevel[] = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
 
+const DEFAULT_MAX_DEADLINE_MS = 300_000;
+
+/** The data layer's defaults, for whatever opens a database without the environment (tests, tools). */
+export const DATABASE_DEFAULTS = {
+  poolMax: 10,
+  prepare: true,
+  /** No statement outlives the longest call. */
+  statementTimeoutMs: DEFAULT_MAX_DEADLINE_MS,
+} as const;
+
 /**
  * Reads every variable, collecting all problems before failing, so that one
  * start-up attempt tells the operator everything that must change.
@@ -94,7 +108,9 @@ export function loadConfig(env: Env = process.env): Config {
     port: read.integer("PORT", 50051, { min: 0, max: 65535 }),
     databaseUrl: read.optionalUrl("DATABASE_URL", ["postgres:", "postgresql:"]),
     dataDir: read.string("DATA_DIR", ".data"),
-    databasePoolMax: read.integer("DATABASE_POOL_MAX", 10, { min: 1, max: 1000 }),
+    databaseDirectUrl: read.optionalUrl("DATABASE_DIRECT_URL", ["postgres:", "postgresql:"]),
+    databasePoolMax: read.integer("DATABASE_POOL_MAX", DATABASE_DEFAULTS.poolMax, { min: 1, max: 1000 }),
+    databasePrepare: read.boolean("DATABASE_PREPARE", DATABASE_DEFAULTS.prepare),
     logLevel: read.oneOf("LOG_LEVEL", LOG_LEVELS, "info"),
     reflection: read.boolean("REFLECTION", true),
     batchMaxItems: read.integer("BATCH_MAX_ITEMS", 100_000, { min: 1, max: 10_000_000 }),
@@ -103,7 +119,7 @@ export function loadConfig(env: Env = process.env): Config {
     batchMaxResponseBytes: read.integer("BATCH_MAX_RESPONSE_BYTES", 4 * 1024 * 1024, { min: 1_024, max: 2 ** 31 - 1 }),
     idempotencyRetentionMs: read.integer("IDEMPOTENCY_RETENTION_MS", 86_400_000, { min: 1_000, max: 30 * 86_400_000 }),
     defaultDeadlineMs: read.integer("DEFAULT_DEADLINE_MS", 10_000, { min: 1, max: 3_600_000 }),
-    maxDeadlineMs: read.integer("MAX_DEADLINE_MS", 300_000, { min: 1, max: 86_400_000 }),
+    maxDeadlineMs: read.integer("MAX_DEADLINE_MS", DEFAULT_MAX_DEADLINE_MS, { min: 1, max: 86_400_000 }),
     auth: {
       key: readJwtKeySource(read),
       issuer: read.string("JWT_ISSUER", "product-service"),
@@ -124,6 +140,9 @@ export function loadConfig(env: Env = process.env): Config {
       `HOST=${config.host} is not a loopback address, and plaintext would expose every call: ` +
         "set TLS_CERT_FILE and TLS_KEY_FILE (and TLS_CLIENT_CA_FILE for mTLS), or ALLOW_INSECURE=true",
     );
+  }
+  if (config.databaseDirectUrl !== undefined && config.databaseUrl === undefined) {
+    read.problems.push("DATABASE_DIRECT_URL needs DATABASE_URL (the embedded database has no URL)");
   }
   if (config.defaultDeadlineMs > config.maxDeadlineMs) {
     read.problems.push("DEFAULT_DEADLINE_MS must not exceed MAX_DEADLINE_MS");

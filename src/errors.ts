@@ -28,6 +28,12 @@ export const Reason = {
   /** A page token that was altered or belongs to another filter. */
   INVALID_PAGE_TOKEN: "INVALID_PAGE_TOKEN",
   DATABASE_UNAVAILABLE: "DATABASE_UNAVAILABLE",
+  /**
+   * A write was sent and the connection to the database was lost (or stopped
+   * answering) before its outcome came back: it may or may not have been
+   * stored. Retry it with the same request_id to find out without writing twice.
+   */
+  WRITE_OUTCOME_UNKNOWN: "WRITE_OUTCOME_UNKNOWN",
   DATABASE_REFUSED_VALUE: "DATABASE_REFUSED_VALUE",
   CONFLICT: "CONFLICT",
   ALREADY_EXISTS: "ALREADY_EXISTS",
@@ -66,5 +72,21 @@ export class InvalidArgumentError extends DomainError {
 export class NotFoundError extends DomainError {
   constructor(message: string, reason: Reason = Reason.PRODUCT_NOT_FOUND) {
     super(message, reason);
+  }
+}
+
+/**
+ * A write whose outcome is unknown (Reason.WRITE_OUTCOME_UNKNOWN): UNAVAILABLE,
+ * whatever else stopped the call, since DEADLINE_EXCEEDED or CANCELLED would
+ * say that nothing was written.
+ */
+export class WriteOutcomeUnknownError extends DomainError {
+  constructor(options: { cause: unknown }) {
+    super(
+      "the write may or may not have been stored: the database connection was lost before it answered; " +
+        "retry with the same request_id",
+      Reason.WRITE_OUTCOME_UNKNOWN,
+    );
+    this.cause = options.cause;
   }
 }

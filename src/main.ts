@@ -40,9 +40,11 @@ async function main(): Promise<void> {
 
   const database = await openDatabase({
     url: config.databaseUrl,
+    directUrl: config.databaseDirectUrl,
     dataDir: config.dataDir,
     poolMax: config.databasePoolMax,
-    // No query outlives the longest call: the backstop for queries nothing cancels.
+    prepare: config.databasePrepare,
+    // No statement outlives the longest call.
     statementTimeoutMs: config.maxDeadlineMs,
   });
   await migrateDatabase(database);

@@ -18,7 +18,7 @@ export const MIGRATIONS_FOLDER = path.resolve(
 );
 
 export async function migrateDatabase(handle: DatabaseHandle, migrationsFolder = MIGRATIONS_FOLDER): Promise<void> {
-  // The migration runs on the connection that holds the lock, so even a pool of one connection is enough.
+  // The migration runs on the session that holds the lock (on PostgreSQL, one of its own over the direct URL).
   await handle.withAdvisoryLock(MIGRATION_LOCK_KEY, async (db) => {
     if (handle.backend === "pglite") {
       await migratePglite(db as unknown as PgliteDatabase, { migrationsFolder });

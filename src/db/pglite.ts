@@ -6,7 +6,7 @@
 import { mkdir } from "node:fs/promises";
 import { PGlite } from "@electric-sql/pglite";
 import { drizzle } from "drizzle-orm/pglite";
-import type { CallConnection, Database, DatabaseHandle, DrizzleConfig } from "./client";
+import type { CallConnection, Database, DatabaseHandle, DrizzleConfig } from "./handle";
 import { lockDataDir } from "./data-dir-lock";
 import { rowsOf } from "./rows";
 
@@ -63,9 +63,11 @@ export async function openPglite(dataDir: string, drizzleConfig: DrizzleConfig):
         return result;
       });
     },
-    async listen(channel, onPayload) {
-      // In this process: it cannot be cut off.
-      return client.listen(channel, onPayload);
+    async listen(channel, onPayload, onListening) {
+      // In this process: it cannot be cut off, and it hears from the start.
+      const unlisten = await client.listen(channel, onPayload);
+      onListening?.(true);
+      return unlisten;
     },
     async withAdvisoryLock(key, work) {
       // One connection in this process; the lock still orders concurrent callers within it.

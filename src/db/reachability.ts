@@ -3,8 +3,9 @@
 // (DatabaseUnreachableError, which clients see as UNAVAILABLE) instead of
 // queueing behind connections that cannot be made, while a probe every
 // PROBE_INTERVAL_MS finds the moment the database answers again.
+import { errorCauses, errorCode } from "../shared/error-causes";
 
-/** Error codes of Node's sockets and of postgres.js, and SQLSTATE classes, that mean "no database". */
+/** Error codes of Node's sockets and of postgres.js, and SQLSTATEs, that mean "no database". */
 const CONNECTION_ERROR_CODES = new Set([
   "ECONNREFUSED",
   "ECONNRESET",
@@ -18,14 +19,13 @@ const CONNECTION_ERROR_CODES = new Set([
   "CONNECTION_ENDED",
   "CONNECTION_DESTROYED",
   "CONNECT_TIMEOUT",
+  "CANCEL_UNANSWERED",
   "57P01", // admin_shutdown
   "57P02", // crash_shutdown
   "57P03", // cannot_connect_now
 ]);
 
 export const PROBE_INTERVAL_MS = 200;
-/** A probe that has not answered by then counts as failed, and the next one starts. */
-const PROBE_TIMEOUT_MS = 1_000;
 
 export class DatabaseUnreachableError extends Error {
   readonly code = "DATABASE_UNREACHABLE";
@@ -35,15 +35,15 @@ export class DatabaseUnreachableError extends Error {
   }
 }
 
+/** True when `error`, or one it wraps, says the connection failed (class 08 SQLSTATEs included). */
 export function isConnectionError(error: unknown): boolean {
-  for (let current = error, depth = 0; current !== null && typeof current === "object" && depth < 8; depth += 1) {
-    const code = (current as { code?: unknown }).code;
+  for (const cause of errorCauses(error)) {
+    const code = errorCode(cause);
     if (
-      typeof code === "string" &&
+      code !== undefined &&
       (CONNECTION_ERROR_CODES.has(code) || code.startsWith("08") || code === "DATABASE_UNREACHABLE")
     )
       return true;
-    current = (current as { cause?: unknown }).cause;
   }
   return false;
 }
@@ -56,7 +56,11 @@ export interface Reachability {
   stop(): void;
 }
 
-/** `probe` is a cheap round trip; it runs only while the database is unreachable. */
+/**
+ * `probe` is a cheap round trip, bounded by itself (it settles within a
+ * second or so whatever the database does); it runs only while the database
+ * is unreachable, one at a time.
+ */
 export function createReachability(probe: () => Promise<void>): Reachability {
   let reachable = true;
   let timer: NodeJS.Timeout | undefined;
@@ -64,14 +68,7 @@ export function createReachability(probe: () => Promise<void>): Reachability {
 
   const probeUntilReachable = () => {
     timer = setTimeout(() => {
-      let timeout: NodeJS.Timeout | undefined;
-      const bounded = Promise.race([
-        probe(),
-        new Promise<never>(
-          (_, reject) => (timeout = setTimeout(() => reject(new Error("probe timed out")), PROBE_TIMEOUT_MS)),
-        ),
-      ]).finally(() => clearTimeout(timeout));
-      bounded.then(
+      probe().then(
         () => {
           reachable = true;
           timer = undefined;

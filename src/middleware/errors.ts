@@ -7,7 +7,7 @@
 import { isAbortError } from "abort-controller-x";
 import { RichServerError } from "nice-grpc-error-details";
 import { ServerError, Status, type CallContext, type ServerMiddlewareCall } from "nice-grpc-common";
-import { DomainError, InvalidArgumentError, NotFoundError, Reason } from "../errors";
+import { DomainError, InvalidArgumentError, NotFoundError, Reason, WriteOutcomeUnknownError } from "../errors";
 import { isConnectionError } from "../db/reachability";
 import type { Logger } from "../logger";
 import { InvalidMessageError } from "../shared/invalid-message";
@@ -141,6 +141,12 @@ export function createErrorsMiddleware(logger: Logger) {
     try {
       return yield* call.next(call.request, context);
     } catch (error) {
+      // A write that may have been stored says so, however the call was stopped:
+      // DEADLINE_EXCEEDED or CANCELLED would say that nothing was written.
+      if (error instanceof WriteOutcomeUnknownError) {
+        logger.warn({ requestId, method: call.method.path, err: error }, "write outcome unknown");
+        throw statusError(Status.UNAVAILABLE, error.message, error.reason, { requestId });
+      }
       // A call that was stopped (cancelled, expired, shut down) fails for that
       // reason, whatever its work threw on the way out (a cancelled query's error).
       const stopped = abortStatus(context.scope.signal);

@@ -16,6 +16,7 @@ import { eq, sql } from "drizzle-orm";
 import type { CallConnection, DatabaseHandle, WorkScope } from "../db/client";
 import { idempotencyKeys } from "../db/schema";
 import { InvalidArgumentError, Reason } from "../errors";
+import { asWrite } from "./write-outcome";
 
 /** A keyed write: its key, and a digest of what it asks (the request without its key). */
 export interface IdempotencyKey {
@@ -115,6 +116,7 @@ export function createKeyedWrites(database: DatabaseHandle, options: Idempotency
     /**
      * Runs one call's write: in a transaction with its key when it has one,
      * otherwise as `plain` says (a transaction, or each statement on its own).
+     * A write whose outcome is unknown fails with WriteOutcomeUnknownError.
      */
     run<Answer>(
       scope: WorkScope,
@@ -123,11 +125,13 @@ export function createKeyedWrites(database: DatabaseHandle, options: Idempotency
       write: (connection: CallConnection) => Promise<Answer>,
       plain: "transaction" | "statements" = "statements",
     ): Promise<Answer> {
-      if (key !== undefined) return database.transaction(scope, (tx) => once(tx, key, codec, write));
-      return plain === "transaction" ? database.transaction(scope, write) : database.withConnection(scope, write);
+      if (key !== undefined) return asWrite(database.transaction(scope, (tx) => once(tx, key, codec, write)));
+      return asWrite(
+        plain === "transaction" ? database.transaction(scope, write) : database.withConnection(scope, write),
+      );
     },
 
-    /** Deletes expired keys, a batch at a time, on the shared pool; resolves to how many. */
+    /** Deletes expired keys, a batch at a time, as work of no one call; resolves to how many. */
     async sweep(): Promise<number> {
       let deleted = 0;
       for (;;) {

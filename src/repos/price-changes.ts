@@ -1,7 +1,7 @@
 // Hears the price changes Postgres publishes. The products_price_change_notify
 // trigger (drizzle/0001) NOTIFYs on every price change, whichever path made it,
 // so every replica that LISTENs hears every change.
-import type { DatabaseHandle } from "../db/client";
+import type { DatabaseHandle, ListeningReport } from "../db/client";
 
 export const PRICE_CHANGE_CHANNEL = "product_price_changed";
 
@@ -18,15 +18,16 @@ interface NotifyPayload {
 }
 
 /**
- * Subscribes to the channel; resolves once LISTEN is in place, to the
- * function that ends it. `onListening` hears when the subscription is lost
- * and when it is back (changes in between were not heard).
+ * Subscribes to the channel; resolves once LISTEN is in place and it is known
+ * whether it hears, to the function that ends it. `onListening` hears that
+ * first, then whenever it stops hearing (and why) and hears again (changes in
+ * between were not heard).
  */
 export function listenForPriceChanges(
   database: DatabaseHandle,
   onChange: (change: PriceChange) => void,
   onBadPayload: (payload: string) => void,
-  onListening?: (listening: boolean) => void,
+  onListening?: ListeningReport,
 ): Promise<() => Promise<void>> {
   return database.listen(
     PRICE_CHANGE_CHANNEL,

@@ -1,9 +1,11 @@
 // Feeds the price watch hub from PostgreSQL's NOTIFY, and keeps its promise
-// through a lost LISTEN connection: while not listening the feed says so
-// (health reports ProductService NOT_SERVING), and once listening again it
-// reads the current price of every watched product and sends each watcher
-// those that differ from what it last had. So after any outage each watcher
-// has the latest price of each product it watches; no change is silently lost.
+// through a LISTEN that does not hear (its connection lost, or pointed at a
+// transaction pooler, which the data layer finds with a heartbeat): while not
+// hearing, the feed says so (health reports ProductService NOT_SERVING) and
+// the log says why, and once hearing again it reads the current price of
+// every watched product and sends each watcher those that differ from what
+// it last had. So after any outage each watcher has the latest price of each
+// product it watches; no change is silently lost.
 import type { DatabaseHandle } from "../db/client";
 import type { Logger } from "../logger";
 import { listenForPriceChanges } from "../repos/price-changes";
@@ -11,7 +13,7 @@ import type { ProductRepo } from "../repos/product-repo";
 import type { PriceWatchHub } from "./price-watch-hub";
 
 export interface PriceFeed {
-  /** False while changes may be missed (the LISTEN connection is down). */
+  /** False while changes may be missed (LISTEN does not hear). */
   readonly listening: boolean;
   stop(): Promise<void>;
 }
@@ -27,7 +29,8 @@ export async function startPriceFeed(options: {
   readonly onChange: () => void;
 }): Promise<PriceFeed> {
   const { products, hub, logger } = options;
-  let listening = true;
+  /** Undefined until the first report, which comes before listening starts (and is no change). */
+  let listening: boolean | undefined;
   let stopped = false;
 
   async function catchUp(): Promise<void> {
@@ -51,18 +54,20 @@ export async function startPriceFeed(options: {
     options.database,
     (change) => hub.publish(change),
     (payload) => logger.error({ payload }, "unreadable price change notification"),
-    (now) => {
+    (now, reason) => {
       if (now === listening) return;
+      const first = listening === undefined;
       listening = now;
+      if (!now) logger.warn({ reason }, "not hearing price changes: they may be missed until LISTEN hears again");
+      if (first) return;
       if (now) void catchUp();
-      else logger.warn("LISTEN connection lost: price changes may be missed until it is back");
       options.onChange();
     },
   );
 
   return {
     get listening() {
-      return listening;
+      return listening === true;
     },
     async stop() {
       stopped = true;

@@ -134,10 +134,10 @@ export function createProductService(deps: ProductServiceDeps) {
   const clock = deps.clock ?? (() => new Date());
 
   return {
-    async getProduct(request) {
+    async getProduct(request, { scope }: Context) {
       // Validated before it joins a coalesced read, so it can never fail other callers' reads.
       const id = checkId("id", request.id);
-      const row = await products.getById(id);
+      const row = await products.getById(id, scope);
       if (row === undefined) throw notFound(id);
       return toProduct(row);
     },

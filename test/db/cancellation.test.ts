@@ -27,7 +27,7 @@ describeOnPostgres("a call's query on a pool of one connection", (backend) => {
   }
 
   test("a statement that fails after some rows arrived leaves no stale rows for the next query", async () => {
-    // Three rows, then division by zero: postgres.js 3.4.9 keeps counting from 3 on that connection.
+    // Three rows, then division by zero: postgres.js 3.4.9 kept counting from 3 on that connection (#1119, #1181).
     await expect(
       database.handle.withConnection(unbounded, ({ db }) =>
         db.execute(sql`SELECT i, 1 / (4 - i) AS boom FROM generate_series(1, 10) i`),

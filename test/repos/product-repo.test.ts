@@ -34,7 +34,7 @@ describe.each(TEST_BACKENDS)("product repo on $name", (backend) => {
       tags: ["a", "b"],
     });
     expect(created.createdAt).toBeInstanceOf(Date);
-    expect(await repo.getById(created.id)).toEqual(created);
+    expect(await repo.getById(created.id, unbounded)).toEqual(created);
   });
 
   test("point reads in one turn share a query and each gets its own row", async () => {
@@ -42,10 +42,10 @@ describe.each(TEST_BACKENDS)("product repo on $name", (backend) => {
     const b = await onConnection((c) => repo.create({ name: "B", price: 2, category: "", tags: [] }, c));
     const missing = "00000000-0000-4000-8000-000000000000";
     const [ra, rb, rm, ra2] = await Promise.all([
-      repo.getById(a.id),
-      repo.getById(b.id),
-      repo.getById(missing),
-      repo.getById(a.id),
+      repo.getById(a.id, unbounded),
+      repo.getById(b.id, unbounded),
+      repo.getById(missing, unbounded),
+      repo.getById(a.id, unbounded),
     ]);
     expect([ra?.name, rb?.name, rm, ra2?.name]).toEqual(["A", "B", undefined, "A"]);
   });
@@ -60,7 +60,7 @@ describe.each(TEST_BACKENDS)("product repo on $name", (backend) => {
     );
     expect(rows.map((row) => row.name)).toEqual(Array.from({ length: 10 }, (_, i) => `n${i}`));
     // Across four INSERT chunks of three, each row returned is the row stored.
-    expect(await Promise.all(rows.map((row) => repo.getById(row.id)))).toEqual(rows);
+    expect(await Promise.all(rows.map((row) => repo.getById(row.id, unbounded)))).toEqual(rows);
     const [exact] = await inTransaction((tx) =>
       repo.createMany(
         [
@@ -75,7 +75,7 @@ describe.each(TEST_BACKENDS)("product repo on $name", (backend) => {
         unbounded.signal,
       ),
     );
-    expect(await repo.getById(exact!.id)).toEqual(exact);
+    expect(await repo.getById(exact!.id, unbounded)).toEqual(exact);
     expect(exact).toMatchObject({
       price: 0.1 + 0.2,
       tags: ["a b", 'q"uote', "{brace}", "", "back\\slash", "NULL"],

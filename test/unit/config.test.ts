@@ -48,3 +48,39 @@ test("ports out of range are refused", () => {
   expect(() => loadConfig({ PORT: "70000" })).toThrow(/PORT must be a whole number from 0 to 65535/);
   expect(() => loadConfig({ PORT: "-1" })).toThrow(/PORT/);
 });
+
+test("a pooled DATABASE_URL takes a direct URL for sessions and can turn prepared statements off", () => {
+  expect(loadConfig({})).toMatchObject({ databaseDirectUrl: undefined, databasePrepare: true, databasePoolMax: 10 });
+  expect(
+    loadConfig({
+      DATABASE_URL: "postgres://u@pooler:6432/x",
+      DATABASE_DIRECT_URL: "postgresql://u@db:5432/x",
+      DATABASE_PREPARE: "false",
+    }),
+  ).toMatchObject({
+    databaseUrl: "postgres://u@pooler:6432/x",
+    databaseDirectUrl: "postgresql://u@db:5432/x",
+    databasePrepare: false,
+  });
+});
+
+test("bad database settings are named together, and a direct URL needs a pooled one", () => {
+  try {
+    loadConfig({
+      DATABASE_DIRECT_URL: "mysql://user:s3cret@db/x",
+      DATABASE_PREPARE: "sometimes",
+      DATABASE_POOL_MAX: "0",
+    });
+    throw new Error("accepted");
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    const { message, problems } = error as ConfigError;
+    for (const name of ["DATABASE_DIRECT_URL", "DATABASE_PREPARE", "DATABASE_POOL_MAX"])
+      expect(message).toContain(name);
+    expect(message).not.toContain("s3cret");
+    expect(problems).toHaveLength(3);
+  }
+  expect(() => loadConfig({ DATABASE_DIRECT_URL: "postgres://u@db:5432/x" })).toThrow(
+    /DATABASE_DIRECT_URL needs DATABASE_URL/,
+  );
+});

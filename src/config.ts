@@ -89,6 +89,12 @@ const LOG_LEVELS: readonly LogLevel[] = ["fatal", "error", "warn", "info", "debu
 
 const DEFAULT_MAX_DEADLINE_MS = 300_000;
 
+/** Defaults for what a server built without the environment (tests, tools) is not given. */
+export const SERVICE_DEFAULTS = {
+  /** AIP-155 suggests idempotency keys be kept for at least a day. */
+  idempotencyRetentionMs: 86_400_000,
+} as const;
+
 /** The data layer's defaults, for whatever opens a database without the environment (tests, tools). */
 export const DATABASE_DEFAULTS = {
   poolMax: 10,
@@ -117,7 +123,10 @@ export function loadConfig(env: Env = process.env): Config {
     watchMaxIds: read.integer("WATCH_MAX_IDS", 1_000, { min: 1, max: 1_000_000 }),
     // gRPC clients refuse messages over 4 MiB unless told otherwise.
     batchMaxResponseBytes: read.integer("BATCH_MAX_RESPONSE_BYTES", 4 * 1024 * 1024, { min: 1_024, max: 2 ** 31 - 1 }),
-    idempotencyRetentionMs: read.integer("IDEMPOTENCY_RETENTION_MS", 86_400_000, { min: 1_000, max: 30 * 86_400_000 }),
+    idempotencyRetentionMs: read.integer("IDEMPOTENCY_RETENTION_MS", SERVICE_DEFAULTS.idempotencyRetentionMs, {
+      min: 1_000,
+      max: 30 * 86_400_000,
+    }),
     defaultDeadlineMs: read.integer("DEFAULT_DEADLINE_MS", 10_000, { min: 1, max: 3_600_000 }),
     maxDeadlineMs: read.integer("MAX_DEADLINE_MS", DEFAULT_MAX_DEADLINE_MS, { min: 1, max: 86_400_000 }),
     auth: {

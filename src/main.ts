@@ -8,11 +8,11 @@ import { createTokenVerifier } from "./auth/token-verifier";
 import { ConfigError, loadConfig, type Config } from "./config";
 import { openDatabase } from "./db/client";
 import { migrateDatabase } from "./db/migrate";
-import { createMetrics, startMetricsServer } from "./metrics";
-import { createLogger, flushLogs } from "./logger";
-import { startHealthServer } from "./health-server";
+import { createMetrics, startMetricsServer } from "./observability/metrics";
+import { createLogger, flushLogs } from "./observability/logger";
+import { startHealthServer } from "./health/health-server";
 import { createServer } from "./server";
-import { startTracing } from "./telemetry";
+import { startTracing } from "./observability/telemetry";
 
 /** The package's version, on every span: package.json is above src/ (ts) or dist/src/ (compiled). */
 const VERSION = (

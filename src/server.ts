@@ -8,16 +8,18 @@ import { openTelemetryServerMiddleware } from "nice-grpc-opentelemetry";
 import { ProductServiceDefinition } from "../gen/product/v1/product";
 import { REQUIRED_SCOPES } from "./auth/scopes";
 import type { TokenVerifier } from "./auth/token-verifier";
-import { createCallLog } from "./call-log";
+import { SERVICE_DEFAULTS } from "./config";
+import { createCallObserver } from "./observability/call-observer";
 import type { DatabaseHandle } from "./db/client";
-import { startHealthMonitor, type HealthMonitor } from "./health-monitor";
-import type { Logger } from "./logger";
-import type { CallMetrics } from "./metrics";
+import { startDatabaseHealth, type DatabaseHealth } from "./health/database-health";
+import { createServingStatus } from "./health/serving-status";
+import type { Logger } from "./observability/logger";
+import type { CallMetrics } from "./observability/metrics";
 import { createAuthMiddleware } from "./middleware/auth";
 import { createErrorsMiddleware, describeTransportStatus } from "./middleware/errors";
-import { HEALTH_SERVICE_FULL_NAME } from "./health-descriptor";
-import { createReflection, ServerReflectionV1AlphaService } from "./reflection";
-import { createKeyedWrites } from "./repos/idempotency-repo";
+import { HEALTH_SERVICE_FULL_NAME } from "./health/health-descriptor";
+import { createReflection, ServerReflectionV1AlphaService } from "./services/reflection";
+import { createWriteRunner } from "./repos/idempotency-repo";
 import { createProductRepo } from "./repos/product-repo";
 import { startKeySweeper, type KeySweeper } from "./services/key-sweeper";
 import { readServiceSecret } from "./repos/secret-repo";
@@ -25,12 +27,13 @@ import { createPageTokenCodec } from "./services/page-token";
 import { startPriceFeed } from "./services/price-feed";
 import { createPriceWatchHub, type PriceWatchHub } from "./services/price-watch-hub";
 import { createProductService, type ProductServiceLimits } from "./services/product-service";
-import { createCallTracker, openCallsSettled, type CallTracker } from "./transport/call-tracker";
+import { endCalls } from "./shutdown";
+import { createCallTracker, type CallTracker } from "./transport/call-tracker";
 import type { TlsSettings } from "./transport/connection-listener";
 import { requestFieldNames } from "./transport/message-codec";
 import { createTransportServer } from "./transport/transport-server";
 import { descriptorSet } from "../gen/descriptor_set";
-import { healthDescriptorSet } from "./health-descriptor";
+import { healthDescriptorSet } from "./health/health-descriptor";
 
 /** The fully qualified name health reports ProductService under (beside "" for the whole server). */
 export const PRODUCT_SERVICE_NAME = ProductServiceDefinition.fullName;
@@ -55,7 +58,7 @@ export interface ServerDeps {
   readonly metrics?: CallMetrics;
   /** Serve gRPC reflection (grpcurl, buf curl). */
   readonly reflection: boolean;
-  /** Trace every ProductService call (the tracer provider is registered: src/telemetry.ts). */
+  /** Trace every ProductService call (the tracer provider is registered: src/observability/telemetry.ts). */
   readonly tracing?: boolean;
   /** How long idempotency keys are kept; default 24 hours. */
   readonly idempotencyRetentionMs?: number;
@@ -91,18 +94,11 @@ export async function createServer(deps: ServerDeps): Promise<ProductServer> {
 
   const priceWatch = createPriceWatchHub();
   const products = createProductRepo(database);
-  const retentionMs = deps.idempotencyRetentionMs ?? DEFAULT_IDEMPOTENCY_RETENTION_MS;
-  const writes = createKeyedWrites(database, { retentionMs });
+  const retentionMs = deps.idempotencyRetentionMs ?? SERVICE_DEFAULTS.idempotencyRetentionMs;
+  const writes = createWriteRunner(database, { retentionMs });
   const health = HealthState();
-  // NOT_SERVING until the caller says otherwise: a probe must not route
-  // traffic to a server that is not ready.
-  let started = false;
-  let databaseServing = true;
-  const feed = await startPriceFeed({ database, products, hub: priceWatch, logger, onChange: () => updateHealth() });
-  function updateHealth(): void {
-    setServing(health, started && databaseServing, started && databaseServing && feed.listening);
-  }
-  updateHealth();
+  const feed = await startPriceFeed({ database, products, hub: priceWatch, logger, onChange: () => serving.update() });
+  const serving = createServingStatus(health, PRODUCT_SERVICE_NAME, () => feed.listening);
   const productService = createProductService({
     products,
     writes,
@@ -117,7 +113,7 @@ export async function createServer(deps: ServerDeps): Promise<ProductServer> {
   const server = createTransportServer({
     deadlines: { ...deps.deadlines, longLived: LONG_LIVED_METHODS },
     calls,
-    observer: createCallLog(logger, deps.metrics),
+    observer: createCallObserver(logger, deps.metrics),
     describeStatus: describeTransportStatus,
     onUnexpectedError: (error, method, requestId) => logger.error({ requestId, method, err: error }, "unhandled error"),
     requestFields: requestFieldNames(DESCRIPTORS),
@@ -143,10 +139,10 @@ export async function createServer(deps: ServerDeps): Promise<ProductServer> {
 
   deps.metrics?.initialize(server.methods);
 
-  let monitor: HealthMonitor | undefined;
+  let databaseHealth: DatabaseHealth | undefined;
   let sweeper: KeySweeper | undefined;
-  const stopMonitoring = () => {
-    monitor?.stop();
+  const stopBackgroundWork = () => {
+    databaseHealth?.stop();
     sweeper?.stop();
   };
 
@@ -156,72 +152,27 @@ export async function createServer(deps: ServerDeps): Promise<ProductServer> {
     health,
     priceWatch,
     serve() {
-      started = true;
-      updateHealth();
-      monitor = startHealthMonitor({
+      serving.setStarted(true);
+      databaseHealth = startDatabaseHealth({
         database,
         logger,
-        onChange: (serving) => {
-          databaseServing = serving;
-          updateHealth();
-        },
+        onChange: (answers) => serving.setDatabaseServing(answers),
       });
       sweeper = startKeySweeper({ writes, retentionMs, logger });
     },
     async shutdown(graceMs) {
-      stopMonitoring();
-      started = false;
-      updateHealth();
+      stopBackgroundWork();
+      serving.setStarted(false);
       // One turn for health watchers to be sent NOT_SERVING before their streams end.
       await new Promise((resolve) => setImmediate(resolve));
-      calls.closing = true;
-      const stoppedAccepting = server.stopAccepting();
-      for (const call of calls.open) if (call.isStream) call.shutDown();
-      const deadline = Date.now() + graceMs;
-      const graceful = await settledWithin(calls, graceMs);
-      if (!graceful) {
-        logger.warn({ graceMs, calls: calls.open.size }, "calls still running after the grace period: cancelling them");
-        // Their queries are cancelled too, so closing the pool need not wait for them.
-        for (const call of calls.open) call.shutDown();
-        await settledWithin(calls, CANCELLED_CALLS_SETTLE_MS);
-      }
-      // Statuses still on their way (behind a client that reads slowly) may
-      // use what is left of the grace period; idle connections and streams a
-      // client keeps open after its call ended are not waited for.
-      await server.drain(Math.max(deadline - Date.now(), 0));
-      server.destroy();
-      await stoppedAccepting;
+      const graceful = await endCalls(server, calls, graceMs, logger);
       await feed.stop();
       return graceful;
     },
     async close() {
-      stopMonitoring();
+      stopBackgroundWork();
       server.destroy();
       await feed.stop();
     },
   };
-}
-
-/** AIP-155 suggests keys be kept for at least a day. */
-const DEFAULT_IDEMPOTENCY_RETENTION_MS = 86_400_000;
-
-/** How long calls cancelled past the grace period get to stop their work. */
-const CANCELLED_CALLS_SETTLE_MS = 1_000;
-
-/** Resolves to true once every call in flight has settled, or to false after `ms`. */
-function settledWithin(calls: CallTracker, ms: number): Promise<boolean> {
-  const settled = openCallsSettled(calls).then(() => true);
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
-  return Promise.race([settled, late]).finally(() => clearTimeout(timer));
-}
-
-/**
- * The server ("") serves while it is up and its database answers;
- * ProductService also needs to be hearing price changes, since WatchPrices
- * promises them.
- */
-function setServing(health: HealthState, server: boolean, productService: boolean): void {
-  health.setStatus(server ? "healthy" : "unhealthy", "");
-  health.setStatus(productService ? "healthy" : "unhealthy", PRODUCT_SERVICE_NAME);
 }

@@ -3,7 +3,7 @@
 import { randomUUID } from "node:crypto";
 import { isAbortError } from "abort-controller-x";
 import { ClientError, Metadata, Status, type CallOptions, type ClientMiddlewareCall } from "nice-grpc-common";
-import { currentRequestId } from "../request-context";
+import { currentRequestId } from "../shared/request-context";
 import { ProductClientError } from "./errors";
 
 export interface ProductCallOptions {

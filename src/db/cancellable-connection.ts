@@ -26,7 +26,7 @@ import type { ISql, Sql } from "postgres";
 import type { CancelGate } from "./cancel-gate";
 import { sendCancellable } from "./cancel-while-describing";
 import { sendOn, type AnyQuery, type DriverClient } from "./drizzle-client";
-import { isConnectionError } from "./reachability";
+import { isConnectionError } from "../shared/database-errors";
 import { StatementOutcomeUnknownError } from "./statement-errors";
 
 export interface CancellableConnection {

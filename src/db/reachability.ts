@@ -3,27 +3,7 @@
 // (DatabaseUnreachableError, which clients see as UNAVAILABLE) instead of
 // queueing behind connections that cannot be made, while a probe every
 // PROBE_INTERVAL_MS finds the moment the database answers again.
-import { errorCauses, errorCode } from "../shared/error-causes";
-
-/** Error codes of Node's sockets and of postgres.js, and SQLSTATEs, that mean "no database". */
-const CONNECTION_ERROR_CODES = new Set([
-  "ECONNREFUSED",
-  "ECONNRESET",
-  "ETIMEDOUT",
-  "EPIPE",
-  "EHOSTUNREACH",
-  "ENETUNREACH",
-  "ENOTFOUND",
-  "EAI_AGAIN",
-  "CONNECTION_CLOSED",
-  "CONNECTION_ENDED",
-  "CONNECTION_DESTROYED",
-  "CONNECT_TIMEOUT",
-  "CANCEL_UNANSWERED",
-  "57P01", // admin_shutdown
-  "57P02", // crash_shutdown
-  "57P03", // cannot_connect_now
-]);
+import { isConnectionError } from "../shared/database-errors";
 
 export const PROBE_INTERVAL_MS = 200;
 
@@ -33,19 +13,6 @@ export class DatabaseUnreachableError extends Error {
     super("the database cannot be reached");
     this.name = "DatabaseUnreachableError";
   }
-}
-
-/** True when `error`, or one it wraps, says the connection failed (class 08 SQLSTATEs included). */
-export function isConnectionError(error: unknown): boolean {
-  for (const cause of errorCauses(error)) {
-    const code = errorCode(cause);
-    if (
-      code !== undefined &&
-      (CONNECTION_ERROR_CODES.has(code) || code.startsWith("08") || code === "DATABASE_UNREACHABLE")
-    )
-      return true;
-  }
-  return false;
 }
 
 export interface Reachability {

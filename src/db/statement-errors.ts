@@ -1,6 +1,6 @@
 // What a failed statement tells about what it did.
 import { errorCauses, errorCode } from "../shared/error-causes";
-import { isConnectionError } from "./reachability";
+import { isConnectionError } from "../shared/database-errors";
 
 /**
  * True when the database itself answered the statement with an error (a

@@ -17,7 +17,8 @@ import type { CallConnection, WorkScope } from "./handle";
 import type { CancelGate } from "./cancel-gate";
 import { cancellableConnection } from "./cancellable-connection";
 import type { DriverClient } from "./drizzle-client";
-import { isConnectionError, type Reachability } from "./reachability";
+import { isConnectionError } from "../shared/database-errors";
+import type { Reachability } from "./reachability";
 import { StatementOutcomeUnknownError } from "./statement-errors";
 
 /** The transaction's statement_timeout is the call's time left plus this, so the call's own deadline (and its cancel) normally comes first. */

@@ -3,7 +3,7 @@
 // accident. Failures say as little as they can: UNAUTHENTICATED for any
 // missing or unverifiable token, PERMISSION_DENIED naming the missing scope.
 import { Status, type CallContext, type ServerMiddlewareCall } from "nice-grpc-common";
-import { Reason } from "../errors";
+import { Reason } from "../shared/errors";
 import { statusError } from "./status-error";
 import type { Principal, TokenVerifier } from "../auth/token-verifier";
 

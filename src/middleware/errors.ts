@@ -7,9 +7,10 @@
 import { isAbortError } from "abort-controller-x";
 import { RichServerError } from "nice-grpc-error-details";
 import { ServerError, Status, type CallContext, type ServerMiddlewareCall } from "nice-grpc-common";
-import { DomainError, InvalidArgumentError, NotFoundError, Reason, WriteOutcomeUnknownError } from "../errors";
-import { isConnectionError } from "../db/reachability";
-import type { Logger } from "../logger";
+import { DomainError, InvalidArgumentError, NotFoundError, Reason, WriteOutcomeUnknownError } from "../shared/errors";
+import { isConnectionError } from "../shared/database-errors";
+import { errorCauses, errorCode } from "../shared/error-causes";
+import type { Logger } from "pino";
 import { InvalidMessageError } from "../shared/invalid-message";
 import type { ScopeContext } from "../shared/request-scope";
 import type { DescribeStatus } from "../shared/status-details";
@@ -78,13 +79,9 @@ function mapSqlState(state: string): Mapped | undefined {
       };
     case "57014": // query_canceled: by a cancel, or by statement_timeout (the backstop)
       return { code: Status.DEADLINE_EXCEEDED, message: DEADLINE_EXCEEDED_MESSAGE, reason: Reason.DEADLINE_EXCEEDED };
-    case "57P01":
-    case "57P02":
-    case "57P03":
-      return DATABASE_UNAVAILABLE;
   }
+  // (Connection failures, class 08 and 57P01-03, are isConnectionError's.)
   switch (state.slice(0, 2)) {
-    case "08": // connection exception
     case "53": // insufficient resources
       return DATABASE_UNAVAILABLE;
     case "22": // data exception
@@ -100,17 +97,15 @@ function mapSqlState(state: string): Mapped | undefined {
 
 /** Walks the cause chain (Drizzle wraps driver errors) for something we know. */
 export function mapError(error: unknown): Mapped | undefined {
-  for (let current = error, depth = 0; current !== undefined && current !== null && depth < 8; depth += 1) {
-    if (current instanceof DomainError) return mapDomainError(current);
-    const code = (current as { code?: unknown }).code;
-    if (typeof code === "string") {
-      if (isConnectionError(current)) return DATABASE_UNAVAILABLE;
-      if (/^[0-9A-Z]{5}$/.test(code)) {
-        const mapped = mapSqlState(code);
-        if (mapped !== undefined) return mapped;
-      }
+  for (const cause of errorCauses(error)) {
+    if (cause instanceof DomainError) return mapDomainError(cause);
+    const code = errorCode(cause);
+    if (code === undefined) continue;
+    if (isConnectionError(cause)) return DATABASE_UNAVAILABLE;
+    if (/^[0-9A-Z]{5}$/.test(code)) {
+      const mapped = mapSqlState(code);
+      if (mapped !== undefined) return mapped;
     }
-    current = (current as { cause?: unknown }).cause;
   }
   return undefined;
 }

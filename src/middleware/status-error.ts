@@ -1,11 +1,11 @@
-// Builds the statuses the service sends: the code and human message as
-// before, plus google.rpc error details that a program can read without
+// Builds the statuses the service sends: the code and a human message,
+// plus google.rpc error details that a program can read without
 // parsing English (sent in `grpc-status-details-bin` by nice-grpc-error-details'
 // server middleware): ErrorInfo with a stable reason, RequestInfo with the
 // request id, and for INVALID_ARGUMENT a BadRequest naming the field.
 import { BadRequest, ErrorInfo, RequestInfo, RichServerError, type ErrorDetails } from "nice-grpc-error-details";
 import type { Status } from "nice-grpc-common";
-import { ERROR_DOMAIN, type Reason } from "../errors";
+import { ERROR_DOMAIN, type Reason } from "../shared/errors";
 import type { AnyDetail } from "../shared/status-details";
 
 export interface StatusErrorDetails {

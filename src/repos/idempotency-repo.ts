@@ -15,7 +15,7 @@
 import { eq, sql } from "drizzle-orm";
 import type { CallConnection, DatabaseHandle, WorkScope } from "../db/client";
 import { idempotencyKeys } from "../db/schema";
-import { InvalidArgumentError, Reason } from "../errors";
+import { InvalidArgumentError, Reason } from "../shared/errors";
 import { asWrite } from "./write-outcome";
 
 /** A keyed write: its key, and a digest of what it asks (the request without its key). */
@@ -37,11 +37,11 @@ export interface IdempotencyOptions {
   readonly sweepBatchSize?: number;
 }
 
-export type KeyedWrites = ReturnType<typeof createKeyedWrites>;
+export type WriteRunner = ReturnType<typeof createWriteRunner>;
 
 const EMPTY = new Uint8Array(0);
 
-export function createKeyedWrites(database: DatabaseHandle, options: IdempotencyOptions) {
+export function createWriteRunner(database: DatabaseHandle, options: IdempotencyOptions) {
   const sweepBatchSize = options.sweepBatchSize ?? 1_000;
 
   const claim = database.prepare((db) =>
@@ -114,20 +114,21 @@ export function createKeyedWrites(database: DatabaseHandle, options: Idempotency
 
   return {
     /**
-     * Runs one call's write: in a transaction with its key when it has one,
-     * otherwise as `plain` says (a transaction, or each statement on its own).
-     * A write whose outcome is unknown fails with WriteOutcomeUnknownError.
+     * Runs one call's write: with a key, once per key, in a transaction with
+     * the key; without one, as `unkeyedIn` says (one transaction, or each
+     * statement on its own). A write whose outcome is unknown fails with
+     * WriteOutcomeUnknownError.
      */
     run<Answer>(
       scope: WorkScope,
       key: IdempotencyKey | undefined,
       codec: AnswerCodec<Answer>,
       write: (connection: CallConnection) => Promise<Answer>,
-      plain: "transaction" | "statements" = "statements",
+      unkeyedIn: "transaction" | "statements" = "statements",
     ): Promise<Answer> {
       if (key !== undefined) return asWrite(database.transaction(scope, (tx) => once(tx, key, codec, write)));
       return asWrite(
-        plain === "transaction" ? database.transaction(scope, write) : database.withConnection(scope, write),
+        unkeyedIn === "transaction" ? database.transaction(scope, write) : database.withConnection(scope, write),
       );
     },
 

@@ -47,8 +47,8 @@ export interface PriceRow {
 export interface ProductRepoOptions {
   /** Rows fetched per query while listing: one batch is all a list holds in memory. */
   readonly listBatchSize?: number;
-  /** Rows per INSERT statement in createMany. */
-  readonly insertChunkSize?: number;
+  /** Rows (or ids) per statement where a long list is split into several: inserts without COPY, price reads. */
+  readonly chunkSize?: number;
 }
 
 export type ProductRepo = ReturnType<typeof createProductRepo>;
@@ -84,7 +84,7 @@ function* copyRows(items: readonly NewProduct[], ids: readonly string[]): Genera
 
 export function createProductRepo(database: DatabaseHandle, options: ProductRepoOptions = {}) {
   const listBatchSize = options.listBatchSize ?? 1_000;
-  const insertChunkSize = options.insertChunkSize ?? 1_000;
+  const chunkSize = options.chunkSize ?? 1_000;
 
   // Built once: Drizzle otherwise rebuilds the SQL text on every call, which
   // costs more CPU than the round trip.
@@ -206,15 +206,15 @@ export function createProductRepo(database: DatabaseHandle, options: ProductRepo
      * a transaction, so that a call stopped before COMMIT keeps nothing. On
      * PostgreSQL the rows go in one COPY (faster than INSERT … unnest: about
      * 42,000 rows/s against 32,000 here, in 10,000-row transactions); where
-     * there is no COPY (PGlite), each chunk of insertChunkSize is one
+     * there is no COPY (PGlite), each chunk of chunkSize is one
      * statement (insertChunk).
      */
     async createMany(items: readonly NewProduct[], tx: CallConnection, signal: AbortSignal): Promise<ProductRow[]> {
       if (tx.copyIn === undefined) {
         const created: ProductRow[] = [];
-        for (let start = 0; start < items.length; start += insertChunkSize) {
+        for (let start = 0; start < items.length; start += chunkSize) {
           signal.throwIfAborted();
-          created.push(...(await insertChunk(items.slice(start, start + insertChunkSize), tx)));
+          created.push(...(await insertChunk(items.slice(start, start + chunkSize), tx)));
         }
         return created;
       }
@@ -253,8 +253,8 @@ export function createProductRepo(database: DatabaseHandle, options: ProductRepo
     /** Current prices, for work that is no one call's (watchers catching up). */
     async getPricesShared(ids: readonly string[]): Promise<PriceRow[]> {
       const rows: PriceRow[] = [];
-      for (let start = 0; start < ids.length; start += insertChunkSize) {
-        const chunk = ids.slice(start, start + insertChunkSize);
+      for (let start = 0; start < ids.length; start += chunkSize) {
+        const chunk = ids.slice(start, start + chunkSize);
         rows.push(
           ...(await database.db
             .select({ id: products.id, price: products.price })

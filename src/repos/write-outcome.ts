@@ -3,7 +3,7 @@
 // which clients see as UNAVAILABLE with reason WRITE_OUTCOME_UNKNOWN. Only
 // writes say so: a read that lost its connection is merely unavailable.
 import { outcomeUnknown } from "../db/statement-errors";
-import { WriteOutcomeUnknownError } from "../errors";
+import { WriteOutcomeUnknownError } from "../shared/errors";
 
 export async function asWrite<T>(write: Promise<T>): Promise<T> {
   try {

@@ -1,8 +1,8 @@
 // Deletes expired idempotency keys. Expiry itself needs no sweep (a claim
 // treats an expired key as free); the sweep only keeps the table from growing.
 // Every replica sweeps: the DELETE is safe to run from several at once.
-import type { KeyedWrites } from "../repos/idempotency-repo";
-import type { Logger } from "../logger";
+import type { WriteRunner } from "../repos/idempotency-repo";
+import type { Logger } from "pino";
 
 export interface KeySweeper {
   stop(): void;
@@ -13,7 +13,7 @@ export function sweepIntervalMs(retentionMs: number): number {
   return Math.min(Math.max(Math.floor(retentionMs / 10), 1_000), 600_000);
 }
 
-export function startKeySweeper(options: { writes: KeyedWrites; retentionMs: number; logger: Logger }): KeySweeper {
+export function startKeySweeper(options: { writes: WriteRunner; retentionMs: number; logger: Logger }): KeySweeper {
   const { writes, logger } = options;
   let running = false;
   const timer = setInterval(() => {

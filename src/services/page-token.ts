@@ -2,7 +2,7 @@
 // issued for, and signed, so an altered token or one replayed with another
 // filter is refused rather than silently listing the wrong rows.
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
-import { InvalidArgumentError, Reason } from "../errors";
+import { InvalidArgumentError, Reason } from "../shared/errors";
 import type { ListPosition } from "../repos/product-repo";
 
 const VERSION = "v1";

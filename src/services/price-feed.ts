@@ -7,7 +7,7 @@
 // it last had. So after any outage each watcher has the latest price of each
 // product it watches; no change is silently lost.
 import type { DatabaseHandle } from "../db/client";
-import type { Logger } from "../logger";
+import type { Logger } from "pino";
 import { listenForPriceChanges } from "../repos/price-changes";
 import type { ProductRepo } from "../repos/product-repo";
 import type { PriceWatchHub } from "./price-watch-hub";

@@ -18,9 +18,9 @@ import { InvalidMessageError } from "../shared/invalid-message";
 import { EncodedMessage, MessageBatch } from "../shared/messages";
 import type { ScopeContext } from "../shared/request-scope";
 import type { ServiceHandlers } from "../shared/service-handlers";
-import { InvalidArgumentError, NotFoundError, Reason } from "../errors";
+import { InvalidArgumentError, NotFoundError, Reason } from "../shared/errors";
 import type { CallConnection } from "../db/client";
-import type { AnswerCodec, KeyedWrites } from "../repos/idempotency-repo";
+import type { AnswerCodec, WriteRunner } from "../repos/idempotency-repo";
 import type { ProductRepo, ProductRow } from "../repos/product-repo";
 import { checkBatchItemRequestId, checkRequestId, keyOf, RequestDigest } from "./request-id";
 import type { PageTokenCodec } from "./page-token";
@@ -42,7 +42,7 @@ export interface ProductServiceLimits {
 export interface ProductServiceDeps {
   readonly products: ProductRepo;
   /** Runs writes, once per idempotency key. */
-  readonly writes: KeyedWrites;
+  readonly writes: WriteRunner;
   readonly priceWatch: PriceWatchHub;
   readonly pageTokens: PageTokenCodec;
   readonly limits: ProductServiceLimits;

@@ -2,7 +2,7 @@
 // and paired with a digest of the rest of the request, so that a repeat can
 // be told from a different request that reuses the key.
 import { createHash, type Hash } from "node:crypto";
-import { InvalidArgumentError } from "../errors";
+import { InvalidArgumentError } from "../shared/errors";
 import type { IdempotencyKey } from "../repos/idempotency-repo";
 import { checkId } from "./validation";
 

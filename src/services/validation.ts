@@ -1,6 +1,6 @@
 // Rules for what a client may send. Each failure names the field, so a
 // caller can tell which part of its request to fix. Pure functions: no I/O.
-import { InvalidArgumentError } from "../errors";
+import { InvalidArgumentError } from "../shared/errors";
 
 export const LIMITS = {
   nameMaxChars: 200,

@@ -1,7 +1,7 @@
 // What a handler knows of the call it is serving, beside nice-grpc's
 // CallContext: the transport makes one scope per call
 // (src/transport/call-scope.ts) and hands it over as `context.scope`.
-import type { CurrentCall } from "../request-context";
+import type { CurrentCall } from "./request-context";
 
 export interface RequestScope extends CurrentCall {
   /** ms left before the deadline (never negative); undefined when there is none. */

@@ -2,14 +2,14 @@
 // has read the headers of: makes its scope (request id, deadline, one signal),
 // refuses it when it must not run, and otherwise runs it (method-adapter.ts)
 // inside the scope, so code anywhere in the handler finds its call
-// (src/request-context.ts). Every call is observed once here: when it
+// (src/shared/request-context.ts). Every call is observed once here: when it
 // starts, each message each way, and its status.
 import type { IncomingHttpHeaders } from "node:http2";
 import { Metadata, ServerError, Status, type CallContext } from "nice-grpc-common";
 import { InvalidMessageError } from "../shared/invalid-message";
 import type { ScopeContext } from "../shared/request-scope";
 import type { DescribeStatus } from "../shared/status-details";
-import { runInCall } from "../request-context";
+import { runInCall } from "../shared/request-context";
 import { CANCELLED_MESSAGE, DEADLINE_EXCEEDED_MESSAGE, SHUTTING_DOWN_MESSAGE } from "../shared/status-messages";
 import { CallScope } from "./call-scope";
 import {

@@ -1,6 +1,6 @@
 // One call, from its request headers to its status: made once per call by the
 // transport (call-runner.ts) and handed to the handler as `context.scope`
-// and as the current call (src/request-context.ts). It holds the request id,
+// and as the current call (src/shared/request-context.ts). It holds the request id,
 // the deadline and one AbortSignal that aborts when the client cancels, when
 // the deadline passes and when shutdown ends a stream, with a ServerError
 // naming which as its reason, so whatever stops on the signal reports the

@@ -1,10 +1,9 @@
 // Reads the grpc-timeout request header whole, as the gRPC over HTTP/2
 // protocol defines it: 1 to 8 ASCII digits and one unit (H, M, S, m, u, n),
-// nothing else. grpc-js's own reading finds the pattern anywhere in the value
-// ("-1S" reads as 1 s, "999999999S" as 99999999 s), echoes a value it cannot
-// read back to the client, and overflows 32 bits past ~24.8 days (so "720H"
-// expires at once). The server removes the header before grpc-js sees it
-// (grpc-server.ts) and reads it here instead.
+// nothing else. A value that does not match is refused, not searched for a
+// pattern ("-1S" is not 1 s), and the result is in milliseconds as a double,
+// so the longest value the protocol allows (99999999H) is a deadline far
+// away rather than a 32-bit overflow that expires at once.
 
 const GRPC_TIMEOUT = /^(\d{1,8})([HMSmun])$/;
 

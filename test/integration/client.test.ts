@@ -7,14 +7,15 @@ import { createServer as createGrpcServer, ServerError, type Server } from "nice
 import { Status } from "nice-grpc-common";
 import { ProductServiceDefinition, type WatchRequest } from "../../gen/product/v1/product";
 import { createProductClient, ProductClientError, type ProductClient } from "../../src/client";
-import { createCallLog } from "../../src/call-log";
-import { createLogger } from "../../src/logger";
+import { createCallObserver } from "../../src/observability/call-observer";
+import { createLogger } from "../../src/observability/logger";
 import { createCallTracker } from "../../src/transport/call-tracker";
 import { createTransportServer } from "../../src/transport/transport-server";
 import { describeOnPostgres, TEST_BACKENDS, type TestDatabase } from "../support/database";
 import { newProduct, partialService, streamOf, UNKNOWN_ID } from "../support/products";
 import { startTestServer, testToken, type TestServer } from "../support/server";
 import { requestChannel, updatesReader } from "../support/streams";
+import { until } from "../support/wait";
 
 async function failure(call: Promise<unknown>): Promise<ProductClientError> {
   try {
@@ -64,7 +65,7 @@ describe.each(TEST_BACKENDS)("the typed client against the real server on $name"
     const gateway = createTransportServer({
       deadlines: { defaultMs: 10_000, maxMs: 60_000, longLived: new Set() },
       calls: createCallTracker(),
-      observer: createCallLog(createLogger("silent")),
+      observer: createCallObserver(createLogger("silent")),
       onUnexpectedError: () => undefined,
     });
     gateway.add(
@@ -118,9 +119,10 @@ describe.each(TEST_BACKENDS)("WatchPrices through the client on $name", (backend
       await first.close();
       second = await startTestServer(database, {}, undefined, first.address);
       await database.handle.db.execute(sql`UPDATE products SET price = 64 WHERE id = ${product.id}`);
-      for (let i = 0; i < 200 && reader.received[reader.received.length - 1]?.newPrice !== 64; i += 1) {
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
+      await until(
+        () => reader.received[reader.received.length - 1]?.newPrice === 64 || reader.failure !== undefined,
+        10_000,
+      );
       expect(reader.failure).toBeUndefined();
       expect(reader.received[reader.received.length - 1]).toMatchObject({ productId: product.id, newPrice: 64 });
       controller.abort();

@@ -3,7 +3,7 @@ import { createChannel, createClient } from "nice-grpc";
 import { HealthDefinition } from "nice-grpc-server-health";
 import { ServingStatus } from "../support/health";
 import { createTokenVerifier } from "../../src/auth/token-verifier";
-import { createLogger } from "../../src/logger";
+import { createLogger } from "../../src/observability/logger";
 import { createServer, PRODUCT_SERVICE_NAME } from "../../src/server";
 import { TEST_BACKENDS } from "../support/database";
 import { TEST_AUTH, TEST_DEADLINES, TEST_LIMITS } from "../support/server";

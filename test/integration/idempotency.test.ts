@@ -6,7 +6,7 @@ import { randomUUID } from "node:crypto";
 import { sql } from "drizzle-orm";
 import { Status } from "nice-grpc-common";
 import { BatchCreateResponse, type CreateProductRequest, type Product } from "../../gen/product/v1/product";
-import { createKeyedWrites, type KeyedWrites } from "../../src/repos/idempotency-repo";
+import { createWriteRunner, type WriteRunner } from "../../src/repos/idempotency-repo";
 import { idempotencyKeys } from "../../src/db/schema";
 import { TEST_BACKENDS, type TestDatabase } from "../support/database";
 import { expectStatus, newProduct, productCount, streamOf } from "../support/products";
@@ -172,12 +172,12 @@ describe.each(TEST_BACKENDS)("the idempotency key sweep on $name", (backend) => 
 
   test("deletes expired keys, and only those", async () => {
     const codec = { encode: () => new Uint8Array([1]), decode: () => "stored" };
-    const write = (writes: KeyedWrites, requestId: string) =>
+    const write = (writes: WriteRunner, requestId: string) =>
       writes.run(unbounded, { requestId, fingerprint: new Uint8Array([1]) }, codec, async () => "written");
-    const expiring = createKeyedWrites(database.handle, { retentionMs: 1 });
+    const expiring = createWriteRunner(database.handle, { retentionMs: 1 });
     for (let i = 0; i < 5; i += 1) await write(expiring, randomUUID());
     // Kept for a minute by a server that keeps keys that long.
-    const writes = createKeyedWrites(database.handle, { retentionMs: 60_000, sweepBatchSize: 2 });
+    const writes = createWriteRunner(database.handle, { retentionMs: 60_000, sweepBatchSize: 2 });
     const lasting = randomUUID();
     await write(writes, lasting);
     const unexpired = async () =>

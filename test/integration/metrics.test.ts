@@ -6,7 +6,7 @@ import { Status } from "nice-grpc-common";
 import { HealthDefinition } from "nice-grpc-server-health";
 import type { WatchRequest } from "../../gen/product/v1/product";
 import { requestChannel } from "../support/streams";
-import { createMetrics, startMetricsServer } from "../../src/metrics";
+import { createMetrics, startMetricsServer } from "../../src/observability/metrics";
 import { TEST_BACKENDS, type TestDatabase } from "../support/database";
 import { collect, newProduct, rpcError, streamOf, UNKNOWN_ID } from "../support/products";
 import { startTestServer, type TestServer } from "../support/server";

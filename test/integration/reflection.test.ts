@@ -8,7 +8,7 @@ import { BUF, PROJECT_ROOT, runCommand } from "../support/commands";
 import { TEST_BACKENDS, type TestDatabase } from "../support/database";
 import { newProduct } from "../support/products";
 import { startTestServer, testToken, type TestServer } from "../support/server";
-import { ServerReflectionV1AlphaService } from "../../src/reflection";
+import { ServerReflectionV1AlphaService } from "../../src/services/reflection";
 
 let database: TestDatabase;
 let server: TestServer;

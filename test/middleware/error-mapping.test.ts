@@ -3,7 +3,7 @@
 // map to a code, a message of the service's own words and a stable reason;
 // anything else maps to nothing here, and the middleware answers INTERNAL.
 import { Status } from "nice-grpc-common";
-import { InvalidArgumentError, NotFoundError } from "../../src/errors";
+import { InvalidArgumentError, NotFoundError } from "../../src/shared/errors";
 import { mapError } from "../../src/middleware/errors";
 
 const withCode = (code: string, message = "driver text that must not leak") =>

@@ -13,7 +13,7 @@ describe.each(TEST_BACKENDS)("product repo on $name", (backend) => {
 
   beforeAll(async () => {
     database = await backend.open();
-    repo = createProductRepo(database.handle, { listBatchSize: 7, insertChunkSize: 3 });
+    repo = createProductRepo(database.handle, { listBatchSize: 7, chunkSize: 3 });
   });
   afterAll(() => database.close());
 

@@ -1,6 +1,6 @@
 // Page tokens continue exactly the listing they were issued for: the same
 // filter, signed by the same secret, spelled exactly as they were written.
-import { InvalidArgumentError } from "../../src/errors";
+import { InvalidArgumentError } from "../../src/shared/errors";
 import { createPageTokenCodec } from "../../src/services/page-token";
 
 const codec = createPageTokenCodec("a-secret-of-the-service");

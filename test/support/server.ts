@@ -6,10 +6,10 @@ import { signToken } from "../../src/auth/development-secret";
 import { SCOPES } from "../../src/auth/scopes";
 import { createTokenVerifier } from "../../src/auth/token-verifier";
 import type { AuthConfig } from "../../src/config";
-import { createLogger } from "../../src/logger";
+import { createLogger } from "../../src/observability/logger";
 import { createServer, type ProductServer, type ServerDeps } from "../../src/server";
 import type { TlsSettings } from "../../src/transport/connection-listener";
-import type { TestBackend, TestDatabase } from "./database";
+import type { TestBackend, TestDatabase, TestOpenOptions } from "./database";
 
 export interface TestServer {
   readonly address: string;
@@ -89,10 +89,11 @@ export async function startTestServer(
 export function serveForSuite(
   backend: TestBackend,
   overrides: Partial<ServerDeps> = {},
+  databaseOptions: TestOpenOptions = {},
 ): { readonly server: TestServer; readonly database: TestDatabase } {
   const suite = {} as { server: TestServer; database: TestDatabase };
   beforeAll(async () => {
-    suite.database = await backend.open();
+    suite.database = await backend.open(databaseOptions);
     suite.server = await startTestServer(suite.database, overrides);
   });
   afterAll(async () => {

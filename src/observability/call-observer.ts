@@ -5,10 +5,10 @@
 import { Status } from "nice-grpc-common";
 import type { Logger } from "./logger";
 import type { CallMetrics } from "./metrics";
-import type { CallScope } from "./transport/call-scope";
-import type { CallObserver } from "./transport/call-tracker";
+import type { CallScope } from "../transport/call-scope";
+import type { CallObserver } from "../transport/call-tracker";
 
-export function createCallLog(logger: Logger, metrics?: CallMetrics): CallObserver {
+export function createCallObserver(logger: Logger, metrics?: CallMetrics): CallObserver {
   return {
     callStarted(scope) {
       metrics?.started(scope.method);

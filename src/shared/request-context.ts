@@ -1,6 +1,6 @@
 // The call being handled, for code that runs inside a handler. The server's
 // call scope (src/transport/call-scope.ts) enters it once per call, around
-// everything grpc-js runs for that call, so it follows the handler through
+// everything the transport runs for that call, so it follows the handler through
 // every await. When a handler calls another service through src/client, the
 // outgoing call carries the same request id, so one id follows a request
 // across services and their logs.

@@ -5,7 +5,7 @@
 // Buffered lines go out at least every 250 ms, so a quiet server's log is
 // still current; flushLogs() writes them at once (at start-up and exit).
 import pino, { type Logger } from "pino";
-import type { LogLevel } from "./config";
+import type { LogLevel } from "../config";
 
 export type { Logger };
 

@@ -4,8 +4,8 @@
 // main port's health service (one HealthState), and says nothing else: no
 // ProductService, no reflection, no token needed or accepted.
 import { HealthDefinition, HealthServiceImpl, type HealthState } from "nice-grpc-server-health";
-import { createCallTracker, NO_OBSERVER } from "./transport/call-tracker";
-import { createTransportServer } from "./transport/transport-server";
+import { createCallTracker, NO_OBSERVER } from "../transport/call-tracker";
+import { createTransportServer } from "../transport/transport-server";
 
 export interface HealthServer {
   readonly port: number;

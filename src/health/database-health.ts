@@ -5,10 +5,10 @@
 // row do (so a database slowed by load does not get pods restarted); the
 // first check that succeeds makes it SERVING again. While NOT_SERVING it
 // checks more often, so recovery is seen within a fraction of a second.
-import type { DatabaseHandle } from "./db/client";
-import type { Logger } from "./logger";
+import type { DatabaseHandle } from "../db/client";
+import type { Logger } from "../observability/logger";
 
-export interface HealthMonitorOptions {
+export interface DatabaseHealthOptions {
   readonly database: DatabaseHandle;
   readonly logger: Logger;
   readonly onChange: (serving: boolean) => void;
@@ -20,7 +20,7 @@ export interface HealthMonitorOptions {
   readonly timeoutMs?: number;
 }
 
-export interface HealthMonitor {
+export interface DatabaseHealth {
   /** The result of the policy so far. */
   readonly serving: boolean;
   stop(): void;
@@ -34,7 +34,7 @@ class SlowCheck extends Error {
   }
 }
 
-export function startHealthMonitor(options: HealthMonitorOptions): HealthMonitor {
+export function startDatabaseHealth(options: DatabaseHealthOptions): DatabaseHealth {
   const intervalMs = options.intervalMs ?? 1_000;
   const recoveryIntervalMs = options.recoveryIntervalMs ?? 200;
   const timeoutMs = options.timeoutMs ?? 2_000;

@@ -2,11 +2,13 @@
 // else, and leaves its connection fit for the next caller, on a pool of one
 // connection, where every caller shares it. See src/db/postgres.ts.
 import { sql } from "drizzle-orm";
+import postgres from "postgres";
 import { rowsOf } from "../../src/db/rows";
 import type { WorkScope } from "../../src/db/client";
 import type { DatabaseHandle } from "../../src/db/client";
 import { describeOnPostgres, openBehindProxy, type ProxiedDatabase, type TestDatabase } from "../support/database";
 import type { TcpProxy } from "../support/tcp-proxy";
+import { until } from "../support/wait";
 
 function scopeOf(signal: AbortSignal): WorkScope {
   return { signal, remainingMs: () => undefined };
@@ -45,7 +47,18 @@ describeOnPostgres("a call's query on a pool of one connection", (backend) => {
         sql`SELECT i, repeat('x', 20000) AS pad, pg_sleep(CASE WHEN i = 5 THEN 30 ELSE 0 END) FROM generate_series(1, 10) i`,
       ),
     );
-    setTimeout(() => controller.abort(new Error("call cancelled")), 300);
+    // Cancelled once its backend sleeps at row 5, with rows 1-4 sent.
+    const observer = postgres(database.url as string, { max: 1, onnotice: () => undefined });
+    try {
+      await until(
+        async () =>
+          (await observer`SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event = 'PgSleep'`)
+            .length > 0,
+      );
+    } finally {
+      await observer.end();
+    }
+    controller.abort(new Error("call cancelled"));
     await expect(slow).rejects.toThrow();
     expect(Date.now() - started).toBeLessThan(5_000);
     for (let i = 1; i <= 1_000; i += 1) {
@@ -88,6 +101,8 @@ describeOnPostgres("a cancel that arrives late", () => {
         .catch(() => undefined);
       // Queued behind the first for the pool's only connection.
       const second = handle.db.execute(sql`SELECT pg_sleep(0.3), 1 AS one`);
+      // Not a wait: aborts while the 50 ms statement most likely runs; were it
+      // not yet sent, there is no cancel at all, and the check still holds.
       setTimeout(() => controller.abort(new Error("call cancelled")), 10);
       await first;
       expect(rowsOf(await second)).toEqual([{ pg_sleep: "", one: 1 }]);

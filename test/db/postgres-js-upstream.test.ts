@@ -63,7 +63,7 @@ describeOnPostgres("postgres.js", () => {
         () => "done",
         (error: { code?: string }) => error.code,
       );
-      await new Promise((resolve) => setTimeout(resolve, 10));
+      await new Promise((resolve) => setTimeout(resolve, 10)); // not a wait: lands the cancel mid-statement (50 ms)
       const cancelled = Date.now();
       await first.cancel();
       expect(Date.now() - cancelled).toBeGreaterThanOrEqual(100);

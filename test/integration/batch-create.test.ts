@@ -118,11 +118,13 @@ describe.each(TEST_BACKENDS)("BatchCreateProducts on $name", (backend) => {
   test("a batch still streaming when its deadline passes is DEADLINE_EXCEEDED and leaves zero new rows", async () => {
     // A server whose ceiling is short: no call may take longer than 500 ms.
     const strict = await startTestServer(suite.database, { deadlines: { defaultMs: 200, maxMs: 500 } });
+    let endStall = () => {};
+    const stalled = new Promise<void>((resolve) => (endStall = resolve));
     try {
       const before = await productCount(suite.database.handle.db);
       async function* itemsThenStall(): AsyncGenerator<CreateProductRequest> {
         for (let i = 0; i < 300; i += 1) yield newProduct(i, "batch-deadline");
-        await new Promise((resolve) => setTimeout(resolve, 1_500));
+        await stalled; // the client goes quiet until the test is over
       }
       const started = Date.now();
       await expectStatus(
@@ -135,6 +137,7 @@ describe.each(TEST_BACKENDS)("BatchCreateProducts on $name", (backend) => {
       await openCallsSettled(strict.app);
       expect(await productCount(suite.database.handle.db)).toBe(before);
     } finally {
+      endStall();
       await strict.close();
     }
   });

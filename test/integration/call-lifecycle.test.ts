@@ -7,11 +7,11 @@ import http2 from "node:http2";
 import { sql } from "drizzle-orm";
 import { Status } from "nice-grpc-common";
 import { GetProductRequest, PriceUpdate, WatchRequest } from "../../gen/product/v1/product";
-import { TEST_BACKENDS, type TestBackend, type TestDatabase } from "../support/database";
+import { TEST_BACKENDS, type TestDatabase } from "../support/database";
 import { heapUsedAfterGc, MiB } from "../support/heap";
 import { newProduct, UNKNOWN_ID } from "../support/products";
 import { rawCall, rawSession } from "../support/raw-grpc";
-import { startTestServer, testToken, type TestServer } from "../support/server";
+import { serveForSuite, testToken } from "../support/server";
 import { requestChannel } from "../support/streams";
 import { until } from "../support/wait";
 
@@ -22,21 +22,11 @@ async function seed(database: TestDatabase, category: string, count: number): Pr
     SELECT 'product ' || i, i, ${category}, ARRAY['t' || (i % 3)] FROM generate_series(1, ${count}::int) i`);
 }
 
-function serveOn(backend: TestBackend, options: { poolMax?: number } = {}) {
-  const suite = {} as { server: TestServer; database: TestDatabase };
-  beforeAll(async () => {
-    suite.database = await backend.open(options);
-    suite.server = await startTestServer(suite.database, { limits: { batchMaxItems: 1_000, watchMaxIds: 100 } });
-  });
-  afterAll(async () => {
-    await suite.server?.close();
-    await suite.database?.close();
-  });
-  return suite;
-}
+/** Limits the long-stream tests reach past the defaults. */
+const LIMITS = { limits: { batchMaxItems: 1_000, watchMaxIds: 100 } };
 
 describe.each(TEST_BACKENDS)("cancelled and long calls on $name, with a pool of one connection", (backend) => {
-  const suite = serveOn(backend, { poolMax: 1 });
+  const suite = serveForSuite(backend, LIMITS, { poolMax: 1 });
 
   beforeAll(async () => {
     await seed(suite.database, "many", 5_000);
@@ -104,6 +94,9 @@ describe.each(TEST_BACKENDS)("cancelled and long calls on $name, with a pool of 
           { signal: controller.signal },
         );
         const other = suite.server.client.updatePrice({ id: product.id, price: 1_000 + i });
+        // Not a wait: the 0–4 ms spread makes the cancels land at different
+        // points of the stream (before the query, mid-rows, after), which is
+        // what this test is about.
         setTimeout(() => controller.abort(), i % 5);
         await (async () => {
           for await (const _ of cancelled);
@@ -116,7 +109,7 @@ describe.each(TEST_BACKENDS)("cancelled and long calls on $name, with a pool of 
 });
 
 describe.each(TEST_BACKENDS)("memory of long calls on $name", (backend) => {
-  const suite = serveOn(backend);
+  const suite = serveForSuite(backend, LIMITS);
 
   test("a 200,000-product ListProducts holds nothing per message: the heap is flat from its 25% mark to its end", async () => {
     await seed(suite.database, "huge", 200_000);
@@ -158,7 +151,7 @@ describe.each(TEST_BACKENDS)("memory of long calls on $name", (backend) => {
 });
 
 describe.each(TEST_BACKENDS)("streams reset before their handler runs, on $name", (backend) => {
-  const suite = serveOn(backend);
+  const suite = serveForSuite(backend, LIMITS);
 
   test("an HTTP/2 rapid reset gets no work done", async () => {
     const session = rawSession(suite.server.address);
@@ -190,7 +183,7 @@ describe.each(TEST_BACKENDS)("streams reset before their handler runs, on $name"
 });
 
 describe.each(TEST_BACKENDS)("WatchPrices requests with unknown fields on $name", (backend) => {
-  const suite = serveOn(backend);
+  const suite = serveForSuite(backend, LIMITS);
 
   test("are read for the fields the server knows, as proto3 requires", async () => {
     const product = await suite.server.client.createProduct(newProduct(1, "unknown-fields"));

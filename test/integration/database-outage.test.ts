@@ -17,7 +17,7 @@ import { newProduct } from "../support/products";
 import { startTestServer, testToken, type TestServer } from "../support/server";
 import type { TcpProxy } from "../support/tcp-proxy";
 import { requestChannel } from "../support/streams";
-import { until } from "../support/wait";
+import { until, whileNothingHappens } from "../support/wait";
 
 const { SERVING } = ServingStatus;
 /** How long a wait across a cut or a restore may take before the test fails. */
@@ -75,7 +75,6 @@ describeOnPostgres("a database outage", () => {
     proxy.cut();
     await until(async () => !(await productServiceServing()), OUTAGE_WAIT_MS);
     await setPriceDirectly(product.id, 41); // its NOTIFY reaches no one
-    await new Promise((resolve) => setTimeout(resolve, 300));
     proxy.restore();
 
     // Listening again means caught up: the change made during the cut arrives.
@@ -120,6 +119,8 @@ describeOnPostgres("a database outage", () => {
     let stop = false;
     let cutAt = Number.POSITIVE_INFINITY;
     const slowest: number[] = [];
+    const okBeforeCut = Array.from({ length: 64 }, () => 0);
+    const answeredAfterCut = Array.from({ length: 64 }, () => 0);
     const callers = Array.from({ length: 64 }, async (_, i) => {
       while (!stop) {
         const started = Date.now();
@@ -133,14 +134,20 @@ describeOnPostgres("a database outage", () => {
         );
         if (started >= cutAt) {
           slowest.push(Date.now() - started);
+          answeredAfterCut[i]! += 1;
           expect(failed === undefined || failed === Status.UNAVAILABLE).toBe(true);
+        } else if (failed === undefined) {
+          okBeforeCut[i]! += 1;
         }
       }
     });
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // Every caller is under way, then the cut lasts until each has been
+    // answered three times since (so calls that met the cut at every stage,
+    // from connecting to mid-query, are counted).
+    await until(() => okBeforeCut.every((n) => n > 0), OUTAGE_WAIT_MS);
     cutAt = Date.now();
     proxy.cut();
-    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    await until(() => answeredAfterCut.every((n) => n >= 3), OUTAGE_WAIT_MS);
     stop = true;
     await Promise.all(callers);
     expect(slowest.length).toBeGreaterThan(0);
@@ -172,7 +179,7 @@ describeOnPostgres("a database outage", () => {
         (await health().check({ service: "" })).status,
         (await health().check({ service: PRODUCT_SERVICE_NAME })).status,
       );
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      await whileNothingHappens(100, "health leaving SERVING");
     }
     stop = true;
     await Promise.all(load);
@@ -197,7 +204,7 @@ describeOnPostgres("the typed client's watch", (backend) => {
       await server.app.shutdown(1_000);
       await server.close();
       server = undefined;
-      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      await whileNothingHappens(1_500, "the client's reconnects finding no replica");
       server = await startTestServer(database, {}, undefined, `127.0.0.1:${port}`);
 
       await until(() => server!.app.priceWatch.stats().subscriptions > 0, 10_000);

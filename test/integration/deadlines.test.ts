@@ -20,7 +20,7 @@ import { expectStatus, newProduct, productCount } from "../support/products";
 import { rawCall, rawSession } from "../support/raw-grpc";
 import { serveForSuite, startTestServer, testToken, type TestServer } from "../support/server";
 import { requestChannel, updatesReader } from "../support/streams";
-import { until } from "../support/wait";
+import { until, whileNothingHappens } from "../support/wait";
 
 const DEFAULT_MS = 400;
 const MAX_MS = 1_500;
@@ -113,7 +113,7 @@ describe.each(TEST_BACKENDS)("the grpc-timeout header on $name", (backend) => {
           productId: created.id,
           newPrice: created.price,
         });
-        await new Promise((resolve) => setTimeout(resolve, 100));
+        await whileNothingHappens(100, "the watch is not expired");
         expect(watch.stream.closed).toBe(false);
         watch.stream.close();
         await until(() => logLineOf(suite.server, watch.requestId) !== undefined);
@@ -161,15 +161,6 @@ describeOnPostgres("deadlines", (backend) => {
     return row?.n ?? 0;
   }
 
-  async function eventually(condition: () => Promise<boolean>, timeoutMs = 3_000): Promise<boolean> {
-    const until = Date.now() + timeoutMs;
-    while (Date.now() < until) {
-      if (await condition()) return true;
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    return false;
-  }
-
   test("a call without a deadline to a slowed handler is DEADLINE_EXCEEDED at the default, and its query is cancelled", async () => {
     const product = await server.client.createProduct(newProduct(1));
     await whileLocked(async () => {
@@ -183,7 +174,7 @@ describeOnPostgres("deadlines", (backend) => {
       expect(elapsed).toBeGreaterThanOrEqual(DEFAULT_MS - 50);
       expect(elapsed).toBeLessThan(DEFAULT_MS + 1_000);
       // Still inside the lock: the UPDATE must not be waiting for it any more.
-      expect(await eventually(async () => (await serviceQueriesInFlight()) === 0)).toBe(true);
+      await until(async () => (await serviceQueriesInFlight()) === 0, 3_000);
     });
     expect((await server.client.getProduct({ id: product.id })).price).toBe(product.price);
   });
@@ -193,7 +184,7 @@ describeOnPostgres("deadlines", (backend) => {
     await whileLocked(async () => {
       const call = server.client.updatePrice({ id: product.id, price: 3 }, { signal: AbortSignal.timeout(150) });
       await expect(call).rejects.toThrow();
-      expect(await eventually(async () => (await serviceQueriesInFlight()) === 0)).toBe(true);
+      await until(async () => (await serviceQueriesInFlight()) === 0, 3_000);
     });
     expect((await server.client.getProduct({ id: product.id })).price).toBe(product.price);
   });
@@ -205,7 +196,7 @@ describeOnPostgres("deadlines", (backend) => {
     const reader = updatesReader(server.client.watchPrices(requests, { signal: controller.signal }));
     requests.send({ productIds: [product.id] });
     await reader.waitFor(1);
-    await new Promise((resolve) => setTimeout(resolve, DEFAULT_MS * 2));
+    await whileNothingHappens(DEFAULT_MS * 2, "the watch outlives the default deadline");
     await server.client.updatePrice({ id: product.id, price: 9 });
     expect((await reader.waitFor(2))[1]).toMatchObject({ newPrice: 9 });
     controller.abort();
@@ -250,7 +241,7 @@ describeOnPostgres("deadlines", (backend) => {
       expect(line).toMatchObject({ code: "DEADLINE_EXCEEDED" });
       expect(line?.durationMs).toBeGreaterThanOrEqual(expectedMs - 20);
       expect(line?.durationMs).toBeLessThan(expectedMs + 500);
-      expect(await eventually(async () => (await serviceQueriesInFlight()) === 0)).toBe(true);
+      await until(async () => (await serviceQueriesInFlight()) === 0, 3_000);
     });
     expect((await server.client.getProduct({ id: product.id })).price).toBe(product.price);
   });
@@ -301,7 +292,7 @@ describeOnPostgres("deadlines", (backend) => {
       } finally {
         session.close();
       }
-      expect(await eventually(async () => (await serviceQueriesInFlight()) === 0)).toBe(true);
+      await until(async () => (await serviceQueriesInFlight()) === 0, 3_000);
     });
     expect(await productCount(database.handle.db, "expired-batch")).toBe(0);
   });

@@ -31,6 +31,7 @@ async function oversizedHeaderThenClose(port: number): Promise<void> {
 async function rapidResetThenClose(port: number): Promise<void> {
   const session = http2.connect(`http://127.0.0.1:${port}`);
   session.on("error", () => undefined);
+  const closed: Promise<unknown>[] = [];
   for (let i = 0; i < 200; i += 1) {
     const stream = session.request({
       ":method": "POST",
@@ -39,9 +40,10 @@ async function rapidResetThenClose(port: number): Promise<void> {
       te: "trailers",
     });
     stream.on("error", () => undefined);
+    closed.push(new Promise((resolve) => stream.once("close", resolve)));
     stream.close(http2.constants.NGHTTP2_CANCEL);
   }
-  await new Promise((resolve) => setTimeout(resolve, 20));
+  await Promise.all(closed); // every HEADERS and RST_STREAM has been handed to the socket
   session.close();
 }
 
@@ -88,9 +90,7 @@ describe("hostile connections", () => {
       await rapidResetThenClose(server.port);
       if (i % 10 === 0) expect(await healthy(address)).toBe(true);
     }
-    const started = Date.now();
-    while (openFiles() > baseline + 2 && Date.now() - started < 8_000)
-      await new Promise((resolve) => setTimeout(resolve, 50));
+    await until(() => openFiles() <= baseline + 2, 8_000).catch(() => undefined);
     expect(openFiles()).toBeLessThanOrEqual(baseline + 2);
     expect(await healthy(address)).toBe(true);
   });

@@ -8,6 +8,7 @@ import { NEXT_PAGE_TOKEN_KEY } from "../../src/services/product-service";
 import { TEST_BACKENDS } from "../support/database";
 import { collect, expectStatus, newProduct, streamOf } from "../support/products";
 import { serveForSuite, startTestServer } from "../support/server";
+import { whileNothingHappens } from "../support/wait";
 
 describe.each(TEST_BACKENDS)("ListProducts on $name", (backend) => {
   const suite = serveForSuite(backend, { limits: { batchMaxItems: 20_000, watchMaxIds: 10 } });
@@ -207,8 +208,7 @@ describe.each(TEST_BACKENDS)("ListProducts backpressure on $name", (backend) => 
         .listProducts({ category: "stall", pageSize: 0, pageToken: "" })
         [Symbol.asyncIterator]();
       expect((await iterator.next()).done).toBe(false);
-      // That more is not fetched can only be seen over time: half a second of a client reading nothing.
-      await new Promise((resolve) => setTimeout(resolve, 500));
+      await whileNothingHappens(500, "more pages are not fetched while the client reads nothing");
       // 30 batches of 1,000 make up the listing; transport buffers hold a few.
       const fetchedWhileStalled = listQueries;
       expect(fetchedWhileStalled).toBeGreaterThanOrEqual(1);

@@ -7,6 +7,7 @@ import { once } from "node:events";
 import { PROJECT_ROOT, runCommand } from "../support/commands";
 import { TEST_BACKENDS, type TestDatabase } from "../support/database";
 import { startTestServer, testToken, type TestServer } from "../support/server";
+import { until } from "../support/wait";
 
 const RUN_TS = path.join(PROJECT_ROOT, "test/support/processes/run-ts.cjs");
 const PRODUCTCTL = path.join(PROJECT_ROOT, "src/cli/productctl.ts");
@@ -90,10 +91,7 @@ test("watch prints the current price, then changes, until interrupted", async ()
   );
   let output = "";
   child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
-  const waitForLines = async (count: number) => {
-    for (let i = 0; i < 100 && lines(output).length < count; i += 1)
-      await new Promise((resolve) => setTimeout(resolve, 50));
-  };
+  const waitForLines = (count: number) => until(() => lines(output).length >= count);
   await waitForLines(1);
   await server.client.updatePrice({ id: product!.id as string, price: 2.5 });
   await waitForLines(2);

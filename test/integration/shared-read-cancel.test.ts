@@ -75,6 +75,7 @@ describeOnPostgres("a shared read", (backend) => {
       const sent = Date.now();
       // More calls than the pool has connections, over several turns (and so several shared reads).
       const token = await testToken();
+      // Not a wait: the 20 ms spread sends them in different turns.
       const calls = Array.from({ length: 6 }, (_, i) =>
         new Promise((resolve) => setTimeout(resolve, i * 20)).then(() =>
           expectStatus(getWithin(1_000, token), Status.DEADLINE_EXCEEDED),

@@ -24,6 +24,7 @@ import { startServerProcess, type ServerProcess } from "../support/processes/ser
 import { TEST_AUTH, TEST_SECRET, testToken } from "../support/server";
 import { requestChannel, updatesReader } from "../support/streams";
 import { rawCall, rawSession } from "../support/raw-grpc";
+import { until } from "../support/wait";
 
 const adminUrl = POSTGRES_ADMIN_URL;
 
@@ -67,13 +68,11 @@ describeOnPostgres("SIGTERM", () => {
   }
 
   async function waitForLockWaiter(): Promise<void> {
-    for (let i = 0; i < 100; i += 1) {
+    await until(async () => {
       const [row] =
         await locker`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`;
-      if ((row?.n ?? 0) > 0) return;
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    throw new Error("the unary call never reached the lock");
+      return (row?.n ?? 0) > 0;
+    });
   }
 
   test("lets the unary call finish, ends streams with UNAVAILABLE, refuses new calls and exits 0", async () => {
@@ -204,10 +203,7 @@ describe("SIGTERM with no call in flight, on the embedded database", () => {
       { authorization: `Bearer ${token}` },
       false,
     );
-    for (let waited = 0; watch.received().length === 0; waited += 10) {
-      if (waited > 5_000) throw new Error("no initial price");
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
+    await until(() => watch.received().length > 0);
 
     const signalledAt = Date.now();
     server.child.kill("SIGTERM");

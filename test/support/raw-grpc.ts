@@ -100,11 +100,14 @@ function hpackLiteral(name: string, value: string): Buffer {
   return Buffer.concat([Buffer.from([0]), hpackInteger(n.length), n, hpackInteger(v.length), v]);
 }
 
+/** HTTP/2 frame types that answer a request: its response HEADERS, its RST_STREAM, or the connection's GOAWAY. */
+const ANSWER_FRAMES = new Set([0x1, 0x3, 0x7]);
+
 /**
  * Opens a raw TCP connection, speaks the HTTP/2 preface and sends one request
  * whose header block carries these headers (split into HEADERS and
  * CONTINUATION frames as needed). Resolves with the socket once the server
- * has answered something (or after 300 ms).
+ * has answered the request (HEADERS, RST_STREAM or GOAWAY) or closed.
  */
 export async function rawHeadersConnection(
   port: number,
@@ -129,15 +132,29 @@ export async function rawHeadersConnection(
   }
   const socket = net.connect(port, "127.0.0.1");
   socket.on("error", () => undefined);
+  const answered = new Promise<void>((resolve) => {
+    let received = Buffer.alloc(0);
+    const onData = (chunk: Buffer) => {
+      received = Buffer.concat([received, chunk]);
+      // Walk whole frames: 9 bytes of header (24-bit length, type, flags, stream id), then the payload.
+      while (received.length >= 9) {
+        const length = received.readUIntBE(0, 3);
+        if (received.length < 9 + length) return;
+        const type = received[3]!;
+        received = received.subarray(9 + length);
+        if (ANSWER_FRAMES.has(type)) return done();
+      }
+    };
+    const done = () => {
+      socket.off("data", onData);
+      resolve();
+    };
+    socket.on("data", onData);
+    socket.once("close", done);
+  });
   socket.write(
     Buffer.concat([Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"), http2Frame(0x4, 0, 0, Buffer.alloc(0)), ...frames]),
   );
-  await new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, 300);
-    socket.once("data", () => {
-      clearTimeout(timer);
-      setTimeout(resolve, 20);
-    });
-  });
+  await answered;
   return socket;
 }

@@ -1,6 +1,7 @@
 // Streams for tests of streaming RPCs: a request stream the test writes to
 // while the call is open, and a reader of response streams.
 import type { PriceUpdate } from "../../gen/product/v1/product";
+import { until } from "./wait";
 
 /** A request stream the test writes to, as a client that keeps its stream open. */
 export function requestChannel<T>() {
@@ -27,20 +28,15 @@ export function requestChannel<T>() {
   };
 }
 
-/** Reads a response stream in the background; `next(n)` waits for n more updates. */
+/** Reads a response stream in the background; `waitFor(n)` waits until n updates have come. */
 export function updatesReader(stream: AsyncIterable<PriceUpdate>) {
   const received: PriceUpdate[] = [];
   let failure: unknown;
-  let notify: (() => void) | undefined;
   const done = (async () => {
     try {
-      for await (const update of stream) {
-        received.push(update);
-        notify?.();
-      }
+      for await (const update of stream) received.push(update);
     } catch (error) {
       failure = error;
-      notify?.();
     }
   })();
   return {
@@ -50,14 +46,9 @@ export function updatesReader(stream: AsyncIterable<PriceUpdate>) {
       return failure;
     },
     async waitFor(count: number, timeoutMs = 5_000): Promise<PriceUpdate[]> {
-      const until = Date.now() + timeoutMs;
-      while (received.length < count && failure === undefined) {
-        if (Date.now() > until) throw new Error(`expected ${count} updates, got ${received.length}`);
-        await new Promise<void>((resolve) => {
-          notify = resolve;
-          setTimeout(resolve, 50);
-        });
-      }
+      await until(() => received.length >= count || failure !== undefined, timeoutMs).catch(() => {
+        throw new Error(`expected ${count} updates, got ${received.length}`);
+      });
       if (failure !== undefined && received.length < count) throw failure as Error;
       return received.slice(0, count);
     },

@@ -82,6 +82,7 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
         if (!socket.destroyed) socket.write(chunk);
       }
       const next = held[0]?.at;
+      // Not a wait: the latency this proxy injects (setLatency).
       if (next !== undefined && next !== Number.POSITIVE_INFINITY) timer = setTimeout(release, next - Date.now());
       else if (next === undefined && ended && !socket.destroyed) socket.end();
     };
@@ -162,7 +163,8 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
       outbound.stop();
       upstream?.destroy();
     });
-    if (connectDelayMs > 0) setTimeout(connect, connectDelayMs);
+    if (connectDelayMs > 0)
+      setTimeout(connect, connectDelayMs); // not a wait: the injected delay (delayNewConnections)
     else connect();
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));

@@ -40,6 +40,7 @@ async function rawClient(port: number, pingDelayMs: number | undefined) {
       if (type === GOAWAY) goaway ??= { code: payload.readUInt32BE(4), debug: payload.subarray(8).toString() };
       if (type === PING && flags === 0) {
         pings += 1;
+        // A client that is slow to answer, on purpose: the timeout under test is the server's.
         if (pingDelayMs !== undefined) setTimeout(() => socket.write(http2Frame(PING, ACK, 0, payload)), pingDelayMs);
       }
     }

@@ -84,3 +84,28 @@ test("bad database settings are named together, and a direct URL needs a pooled 
     /DATABASE_DIRECT_URL needs DATABASE_URL/,
   );
 });
+
+test("CORS_ALLOWED_ORIGINS takes origins as browsers send them, or *; none by default", () => {
+  expect(loadConfig({}).corsAllowedOrigins).toEqual([]);
+  expect(
+    loadConfig({ CORS_ALLOWED_ORIGINS: "https://shop.example, http://localhost:5173" }).corsAllowedOrigins,
+  ).toEqual(["https://shop.example", "http://localhost:5173"]);
+  expect(loadConfig({ CORS_ALLOWED_ORIGINS: "*" }).corsAllowedOrigins).toEqual(["*"]);
+  for (const origin of ["https://shop.example/", "https://shop.example/app", "shop.example", "ftp://shop.example"])
+    expect(() => loadConfig({ CORS_ALLOWED_ORIGINS: origin })).toThrow(/CORS_ALLOWED_ORIGINS: ".*" is not an origin/);
+});
+
+test("settings that contradict each other are refused", () => {
+  expect(() => loadConfig({ DEFAULT_DEADLINE_MS: "60000", MAX_DEADLINE_MS: "1000" })).toThrow(
+    /DEFAULT_DEADLINE_MS must not exceed MAX_DEADLINE_MS/,
+  );
+  expect(() => loadConfig({ HOST: "0.0.0.0" })).toThrow(/HOST=0.0.0.0 is not a loopback address/);
+  expect(loadConfig({ HOST: "::1" }).host).toBe("::1");
+  expect(() => loadConfig({ JWT_SECRET: "short" })).toThrow(/JWT_SECRET must be at least 32 bytes long/);
+  expect(() => loadConfig({ JWT_SECRET: "x".repeat(32), JWT_JWKS_URL: "https://idp.example/jwks" })).toThrow(
+    /set only one of JWT_SECRET, JWT_PUBLIC_KEY and JWT_JWKS_URL/,
+  );
+  expect(() => loadConfig({ TLS_CERT_FILE: "/etc/hostname" })).toThrow(
+    /TLS_CERT_FILE and TLS_KEY_FILE must be set together/,
+  );
+});

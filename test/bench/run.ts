@@ -1,5 +1,5 @@
-// make bench: the product server (as `make run` starts it: full middleware
-// chain, auth on, logs written) against a raw grpc-js baseline, in the same
+// make bench: the product server (as the deployment runs it: full middleware
+// chain, auth on, logs written, its heap cap) against a raw grpc-js baseline, in the same
 // run, in alternating rounds; medians and ratios to the baseline.
 // BENCH_SMOKE=1 runs the same code on tiny sizes in seconds (CI).
 import { spawn, type ChildProcess } from "node:child_process";
@@ -12,6 +12,7 @@ import { signToken } from "../../src/auth/development-secret";
 import { openDatabase } from "../../src/db/client";
 import { migrateDatabase } from "../../src/db/migrate";
 import { createPostgresDatabase } from "../support/database";
+import { deploymentRuntime } from "../support/deployment";
 import { seed, seededId } from "./seed";
 
 const ROOT = path.resolve(__dirname, "../..");
@@ -25,6 +26,7 @@ const wanted = (name: string) => ONLY === undefined || ONLY.includes(name);
 /** BENCH_PROFILE_DIR=dir: every server writes a V8 CPU profile there (node --cpu-prof) when it stops, named after it. */
 const PROFILE_DIR = process.env.BENCH_PROFILE_DIR;
 const AUTH = { issuer: "product-service", audience: "product-service" };
+const DEPLOYMENT = deploymentRuntime(ROOT);
 
 const SIZES = SMOKE
   ? {
@@ -84,7 +86,8 @@ function lines(child: ChildProcess, onLine: (line: string) => void): void {
 async function startProductServer(databaseUrl: string, logFile: string): Promise<Running> {
   // Logs go to a file, as in production, not through a pipe this process must keep draining.
   const log = openSync(logFile, "w");
-  const child = spawn(process.execPath, [...profileFlags("product"), path.join(ROOT, "dist/src/main.js")], {
+  const flags = [...DEPLOYMENT.nodeFlags, ...profileFlags("product")];
+  const child = spawn(process.execPath, [...flags, path.join(ROOT, "dist/src/main.js")], {
     env: {
       ...process.env,
       DATABASE_URL: databaseUrl,
@@ -192,6 +195,11 @@ async function main(): Promise<void> {
     const baseline = await startBaseline(database.url);
     const coalesced = await startBaseline(database.url, true);
     servers.push(product, baseline, coalesced);
+    // The product server's RSS over the whole run, against the container's limit.
+    let peakRss = 0;
+    const peakSampler = setInterval(() => {
+      if (product.child.exitCode === null) peakRss = Math.max(peakRss, rssBytes(product.child.pid!));
+    }, 100).unref();
     const token = await signToken(SECRET, AUTH, ["products:read", "products:write"], { expiresIn: "2h" });
 
     const scenarios = {
@@ -303,6 +311,8 @@ async function main(): Promise<void> {
       );
     }
 
+    clearInterval(peakSampler);
+
     const row = (
       figure: string,
       base: number | undefined,
@@ -405,6 +415,15 @@ async function main(): Promise<void> {
         soak.growthMiB < 32,
         soak.failed,
         1,
+      ),
+      row(
+        "Product server peak RSS over the whole run, MiB",
+        undefined,
+        peakRss / 2 ** 20,
+        "",
+        `< ${fmt(DEPLOYMENT.memoryLimitBytes / 2 ** 20)} MiB (deploy/)`,
+        peakRss < DEPLOYMENT.memoryLimitBytes,
+        false,
       ),
       row(
         "WatchPrices delivered fraction",

@@ -2,8 +2,10 @@
 // Deployment sets is one the server reads, and together they are a valid
 // configuration; the probes ask the health port the server opens, for the
 // services it reports; SIGKILL comes after the graceful shutdown; the
-// Service is headless and routes to the gRPC port. And the typed client
+// Service is headless and routes to the gRPC port; the heap is capped below
+// the container's memory limit. And the typed client
 // spreads calls over replicas with round_robin, as the Service intends.
+import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -13,6 +15,7 @@ import { loadConfig } from "../../src/config";
 import { PRODUCT_SERVICE_NAME } from "../../src/server";
 import { TEST_BACKENDS } from "../support/database";
 import { PROJECT_ROOT } from "../support/commands";
+import { deploymentRuntime } from "../support/deployment";
 import { serveForSuite, startTestServer, testToken } from "../support/server";
 
 interface EnvVar {
@@ -84,7 +87,8 @@ test("every variable the Deployment sets is one the server reads, and they make 
   const config = loadConfig(env);
   expect(config.tls).toBeDefined();
   expect(config.host).toBe("0.0.0.0");
-  expect(container.command).toEqual(["node", "dist/src/main.js"]);
+  expect(container.command[0]).toBe("node");
+  expect(container.command.at(-1)).toBe("dist/src/main.js");
   const port = (name: string) => container.ports.find((entry) => entry.name === name)?.containerPort;
   expect([config.port, config.healthPort, config.metricsPort]).toEqual([port("grpc"), port("health"), port("metrics")]);
 });
@@ -95,6 +99,19 @@ test("the probes ask the plaintext health port for the services the server repor
     expect(probe.grpc?.port).toBe(healthPort);
   expect(container.readinessProbe.grpc?.service).toBe(PRODUCT_SERVICE_NAME);
   expect(container.livenessProbe.grpc?.service ?? "").toBe("");
+});
+
+test("the heap is capped at most 75% of the memory limit, leaving room for what lives outside it", () => {
+  const { nodeFlags, memoryLimitBytes } = deploymentRuntime(PROJECT_ROOT);
+  // The cap the command sets, as the Node that runs it reads it.
+  const heapLimit = Number(
+    execFileSync(process.execPath, [...nodeFlags, "-p", "require('node:v8').getHeapStatistics().heap_size_limit"], {
+      encoding: "utf8",
+    }),
+  );
+  expect(heapLimit).toBeLessThanOrEqual(0.75 * memoryLimitBytes);
+  // Not so low that the server's working set (a few tens of MiB) cannot fit.
+  expect(heapLimit).toBeGreaterThanOrEqual(0.5 * memoryLimitBytes);
 });
 
 test("the kubelet's SIGKILL comes after the graceful shutdown has had its grace period", () => {

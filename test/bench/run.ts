@@ -324,7 +324,9 @@ async function main(): Promise<void> {
       digits = 0,
     ) => {
       const ratio = base === undefined ? "" : `${fmt(ours / base, 2)}×`;
-      return `| ${figure} | ${base === undefined ? "" : fmt(base, digits)} | ${fmt(ours, digits)} ${unit} | ${ratio} | ${target} | ${isFailed ? "FAILED (errors)" : met ? "met" : "NOT met"} |`;
+      // A scenario left out by BENCH_SCENARIOS has no figure: it was not run, not missed.
+      const verdict = !Number.isFinite(ours) ? "not run" : isFailed ? "FAILED (errors)" : met ? "met" : "NOT met";
+      return `| ${figure} | ${base === undefined ? "" : fmt(base, digits)} | ${fmt(ours, digits)} ${unit} | ${ratio} | ${target} | ${verdict} |`;
     };
     const m = (name: string, server: string, key: string) =>
       median((results[name]![server] ?? []).map((r) => r[key] as number));

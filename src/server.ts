@@ -27,7 +27,7 @@ import { createPageTokenCodec } from "./services/page-token";
 import { startPriceFeed } from "./services/price-feed";
 import { createPriceWatchHub, type PriceWatchHub } from "./services/price-watch-hub";
 import { createProductService, type ProductServiceLimits } from "./services/product-service";
-import { endCalls } from "./shutdown";
+import { closeGracefully } from "./shutdown";
 import { createCallTracker, type CallTracker } from "./transport/call-tracker";
 import type { TlsSettings } from "./transport/connection-listener";
 import { requestFieldNames } from "./transport/message-codec";
@@ -85,7 +85,7 @@ export interface ProductServer {
    * every call finished in time. The database stays open: it is the caller's.
    */
   shutdown(graceMs: number): Promise<boolean>;
-  /** Stops at once: connections dropped, health monitoring and price listening ended. */
+  /** Stops at once: connections dropped; the database health check, the key sweeper and the price feed stopped. */
   close(): Promise<void>;
 }
 
@@ -97,8 +97,11 @@ export async function createServer(deps: ServerDeps): Promise<ProductServer> {
   const retentionMs = deps.idempotencyRetentionMs ?? SERVICE_DEFAULTS.idempotencyRetentionMs;
   const writes = createWriteRunner(database, { retentionMs });
   const health = HealthState();
+  // The serving status reads whether the feed listens; the feed tells it when that changes.
+  let feedListening = () => false;
+  const serving = createServingStatus(health, PRODUCT_SERVICE_NAME, () => feedListening());
   const feed = await startPriceFeed({ database, products, hub: priceWatch, logger, onChange: () => serving.update() });
-  const serving = createServingStatus(health, PRODUCT_SERVICE_NAME, () => feed.listening);
+  feedListening = () => feed.listening;
   const productService = createProductService({
     products,
     writes,
@@ -165,7 +168,7 @@ export async function createServer(deps: ServerDeps): Promise<ProductServer> {
       serving.setStarted(false);
       // One turn for health watchers to be sent NOT_SERVING before their streams end.
       await new Promise((resolve) => setImmediate(resolve));
-      const graceful = await endCalls(server, calls, graceMs, logger);
+      const graceful = await closeGracefully(server, calls, graceMs, logger);
       await feed.stop();
       return graceful;
     },

@@ -1,4 +1,4 @@
-// The graceful end of a server's calls: new calls are refused (GOAWAY, then
+// The graceful close of a server's transport: new connections and calls are refused (GOAWAY, then
 // UNAVAILABLE), streams end at once with UNAVAILABLE, which tells their
 // clients to go elsewhere, and unary calls in flight are left to finish.
 // Past the grace period what still runs is cancelled, its queries too.
@@ -12,8 +12,12 @@ import type { TransportServer } from "./transport/transport-server";
 /** How long calls cancelled past the grace period get to stop their work. */
 const CANCELLED_CALLS_SETTLE_MS = 1_000;
 
-/** Resolves to whether every call finished within `graceMs`. */
-export async function endCalls(
+/**
+ * Stops accepting, ends streams, lets unary calls finish within `graceMs`
+ * (then cancels them), drains what is still being sent and closes every
+ * connection. Resolves to whether every call finished within `graceMs`.
+ */
+export async function closeGracefully(
   transport: TransportServer,
   calls: CallTracker,
   graceMs: number,

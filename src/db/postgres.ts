@@ -42,7 +42,7 @@ export const CANCEL_SLOTS = 4;
 const ABANDON_AFTER_MS = 2 * CANCEL_TIMEOUT_MS + 500;
 /** The reachability probe: an answer within this, or the database still counts as unreachable. */
 const PROBE_TIMEOUT_MS = 1_000;
-/** A health check's round trip; the health monitor calls a check over 2 s slow on its own clock. */
+/** A health check's round trip; health/database-health.ts calls a check over 2 s slow on its own clock. */
 const PING_TIMEOUT_MS = 5_000;
 
 /** A scope that nothing stops but time. */

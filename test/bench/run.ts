@@ -325,7 +325,7 @@ async function main(): Promise<void> {
     ) => {
       const ratio = base === undefined ? "" : `${fmt(ours / base, 2)}×`;
       // A scenario left out by BENCH_SCENARIOS has no figure: it was not run, not missed.
-      const verdict = !Number.isFinite(ours) ? "not run" : isFailed ? "FAILED (errors)" : met ? "met" : "NOT met";
+      const verdict = isFailed ? "FAILED (errors)" : !Number.isFinite(ours) ? "not run" : met ? "met" : "NOT met";
       return `| ${figure} | ${base === undefined ? "" : fmt(base, digits)} | ${fmt(ours, digits)} ${unit} | ${ratio} | ${target} | ${verdict} |`;
     };
     const m = (name: string, server: string, key: string) =>

@@ -29,11 +29,18 @@ describeOnPostgres("postgres.js cancel() of a COPY FROM STDIN", () => {
     const copy = sql.unsafe("COPY copied (n) FROM STDIN");
     const writable = await copy.writable();
     let sent = 0;
-    let cancelAsked = () => {};
-    const asked = new Promise<void>((resolve) => (cancelAsked = resolve));
+    let cancelled = false;
+    let cancelStarted = () => {};
+    const started = new Promise<void>((resolve) => (cancelStarted = resolve));
     async function* rows() {
       for (; sent < 20; sent += 1) {
-        if (sent === 5) await asked; // the rest stream in after cancel() was called
+        if (sent === 5) {
+          // The COPY stays open while cancel() has its chance: a cancel() that
+          // works resolves once its request has landed, and the rest of the
+          // rows then meet a cancelled COPY. This one never resolves.
+          await started;
+          await whileNothingHappens(2_000, "cancel() resolving", () => cancelled);
+        }
         yield `${sent}\n`;
       }
     }
@@ -42,13 +49,10 @@ describeOnPostgres("postgres.js cancel() of a COPY FROM STDIN", () => {
       (error: { code?: string }) => error.code,
     );
     await until(() => sent >= 5);
-    let cancelled = false;
     void copy.cancel().then(() => (cancelled = true));
-    cancelAsked();
+    cancelStarted();
     expect(await streamed).toBe("finished");
     expect(await sql`SELECT count(*)::int AS n FROM copied`).toEqual([{ n: 20 }]);
-    // A cancel() that resolves does so as soon as its request has landed or was not needed.
-    await whileNothingHappens(2_000, "cancel() resolving");
     expect(cancelled).toBe(false);
   });
 });

@@ -56,18 +56,31 @@ describeOnPostgres("postgres.js", () => {
     const sql = open({}, proxiedUrl);
     const reserved = await sql.reserve();
     try {
-      // The cancel connection reaches PostgreSQL 150 ms late, long after the statement ended.
+      // The cancel connection reaches PostgreSQL 150 ms late; cancel() waits for it.
       proxy.delayNewConnections(150);
-      const first = reserved`SELECT pg_sleep(0.05)`.execute();
+      const first = reserved`SELECT pg_sleep(1)`.execute();
       const settled = first.then(
         () => "done",
         (error: { code?: string }) => error.code,
       );
-      await new Promise((resolve) => setTimeout(resolve, 10)); // not a wait: lands the cancel mid-statement (50 ms)
+      // The cancel is asked for while the statement runs.
+      const observer = open();
+      try {
+        await until(
+          async () =>
+            (
+              await observer`SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event = 'PgSleep'`
+            ).length > 0,
+          5_000,
+          "pg_sleep running",
+        );
+      } finally {
+        await observer.end();
+      }
       const cancelled = Date.now();
       await first.cancel();
       expect(Date.now() - cancelled).toBeGreaterThanOrEqual(100);
-      expect(["done", "57014"]).toContain(await settled);
+      expect(await settled).toBe("57014");
       const [row] = await reserved`SELECT pg_sleep(0.3), 1 AS one`;
       expect(row).toMatchObject({ one: 1 });
     } finally {
@@ -92,8 +105,8 @@ describeOnPostgres("postgres.js", () => {
 
   // porsager/postgres#1173: a COPY FROM STDIN the server refused never
   // settled its writable (3.4.9), so a transaction around it neither
-  // committed nor rolled back. This project's inserts do not use COPY; this
-  // says whether they could.
+  // committed nor rolled back. BatchCreateProducts writes with COPY inside
+  // its transaction, which relies on this.
   test("a refused COPY FROM STDIN settles, and its transaction rolls back (#1173)", async () => {
     const sql = open();
     try {

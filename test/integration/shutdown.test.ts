@@ -68,11 +68,15 @@ describeOnPostgres("SIGTERM", () => {
   }
 
   async function waitForLockWaiter(): Promise<void> {
-    await until(async () => {
-      const [row] =
-        await locker`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`;
-      return (row?.n ?? 0) > 0;
-    });
+    await until(
+      async () => {
+        const [row] =
+          await locker`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`;
+        return (row?.n ?? 0) > 0;
+      },
+      5_000,
+      "the unary call waiting on the lock",
+    );
   }
 
   test("lets the unary call finish, ends streams with UNAVAILABLE, refuses new calls and exits 0", async () => {
@@ -203,7 +207,7 @@ describe("SIGTERM with no call in flight, on the embedded database", () => {
       { authorization: `Bearer ${token}` },
       false,
     );
-    await until(() => watch.received().length > 0);
+    await until(() => watch.received().length > 0, 5_000, "the watch's initial price");
 
     const signalledAt = Date.now();
     server.child.kill("SIGTERM");

@@ -132,7 +132,12 @@ export async function rawHeadersConnection(
   }
   const socket = net.connect(port, "127.0.0.1");
   socket.on("error", () => undefined);
-  const answered = new Promise<void>((resolve) => {
+  const answered = new Promise<void>((resolve, reject) => {
+    // A server that neither answers nor closes fails here, saying so, not at the test's timeout.
+    const silent = setTimeout(() => {
+      socket.off("data", onData);
+      reject(new Error("no HEADERS, RST_STREAM or GOAWAY, and no close, within 5 s"));
+    }, 5_000);
     let received = Buffer.alloc(0);
     const onData = (chunk: Buffer) => {
       received = Buffer.concat([received, chunk]);
@@ -146,6 +151,7 @@ export async function rawHeadersConnection(
       }
     };
     const done = () => {
+      clearTimeout(silent);
       socket.off("data", onData);
       resolve();
     };
